@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make demo` (the main job) and `make test` (the suite).
+# Both create or reuse the virtual environment .venv inside the checkout.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip uv
+	# pip, not uv: pip finds the CPU build of torch 2.13.0 that this machine keeps on disk.
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(UV) pip install --quiet --python $(PY) -e ".[test]"
+	touch $(STAMP)
+
+demo: venv
+	$(PY) examples/main_job.py
+
+test: venv
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

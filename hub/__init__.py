@@ -1,0 +1,58 @@
+"""opshub: operators as Python distributions, a hub that serves them, and Ray pipelines.
+
+>>> from hub import ops
+>>> embed = ops.image_embed()          # doctest: +SKIP
+>>> embed("cat.jpg").shape             # doctest: +SKIP
+(1280,)
+"""
+
+from __future__ import annotations
+
+from importlib_metadata import PackageNotFoundError, version
+
+from ._config import Settings, load_settings
+from ._exceptions import (
+    ConfigError,
+    HubConnectionError,
+    HubError,
+    InvalidOperator,
+    OperatorBroken,
+    OperatorConflict,
+    OperatorLoadError,
+    OperatorNotFound,
+)
+from ._operator import Operator, OperatorSpec, Resources, normalize_name
+from ._plugins import get_plugin_manager
+from ._registry import OperatorAccessor, OperatorRecord, Registry, ops
+from .hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
+
+try:
+    __version__ = version("opshub")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ConfigError",
+    "HubConnectionError",
+    "HubError",
+    "InvalidOperator",
+    "Operator",
+    "OperatorAccessor",
+    "OperatorBroken",
+    "OperatorConflict",
+    "OperatorLoadError",
+    "OperatorNotFound",
+    "OperatorRecord",
+    "OperatorSpec",
+    "Registry",
+    "Resources",
+    "Settings",
+    "__version__",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "load_settings",
+    "normalize_name",
+    "ops",
+]

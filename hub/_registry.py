@@ -1,0 +1,176 @@
+"""The registry of installed operators and the ``ops`` accessor."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._exceptions import OperatorBroken, OperatorConflict, OperatorNotFound
+from ._operator import Operator, OperatorSpec, normalize_name
+from ._plugins import PluginResult, Selection, iter_entry_points, load_plugin
+
+Status = Literal["ok", "broken", "conflict", "disabled"]
+
+
+@dataclass(frozen=True)
+class OperatorRecord:
+    """One row of `hub list`: an operator, or a plugin that failed to load."""
+
+    name: str
+    distribution: str
+    version: str
+    status: Status
+    spec: OperatorSpec | None = None
+    error: str | None = None
+
+    @property
+    def kind(self) -> str | None:
+        return self.spec.kind if self.spec else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "distribution": self.distribution,
+            "status": self.status,
+            "error": self.error,
+        }
+        if self.spec:
+            data.update(
+                target=self.spec.target,
+                batch=self.spec.batch,
+                description=self.spec.description,
+                resources=self.spec.to_dict()["resources"],
+                inputs=list(self.spec.inputs),
+                outputs=list(self.spec.outputs),
+            )
+        return data
+
+
+class Registry:
+    """Installed operators, discovered through entry points without importing them.
+
+    >>> registry = Registry.discover()
+    >>> registry.get("image-embed")  # doctest: +SKIP
+    OperatorSpec(name='image-embed', ...)
+    """
+
+    def __init__(self, records: Iterable[OperatorRecord]) -> None:
+        self.records = sorted(records, key=lambda r: (r.name, r.distribution))
+        self._by_name: dict[str, list[OperatorRecord]] = defaultdict(list)
+        for record in self.records:
+            self._by_name[record.name].append(record)
+
+    @classmethod
+    def discover(cls, env: Mapping[str, str] = os.environ) -> Registry:
+        """Scan the installed distributions' ``opshub.operators`` entry points."""
+        importlib.invalidate_caches()
+        selection = Selection.from_env(env)
+        results = [load_plugin(ep, selection) for ep in iter_entry_points()]
+        return cls(_records(results, selection))
+
+    def names(self) -> list[str]:
+        """Names of the operators that can be used."""
+        return [r.name for r in self.records if r.status == "ok"]
+
+    def get(self, name: str) -> OperatorSpec:
+        """The spec of an usable operator, or a clear error saying why not."""
+        key = normalize_name(name)
+        records = self._by_name.get(key, [])
+        usable = [r for r in records if r.status in ("ok", "conflict")]
+        if len(usable) > 1 or any(r.status == "conflict" for r in usable):
+            raise OperatorConflict(key, [r.distribution for r in usable])
+        if usable and usable[0].spec is not None:
+            return usable[0].spec
+        broken = [r for r in records if r.status == "broken"]
+        if broken:
+            raise OperatorBroken(key, broken[0].distribution, broken[0].error or "")
+        raise OperatorNotFound(key, difflib.get_close_matches(key, self.names(), n=3))
+
+
+def _records(results: list[PluginResult], selection: Selection) -> list[OperatorRecord]:
+    records: list[OperatorRecord] = []
+    claimed: dict[str, set[str]] = defaultdict(set)
+    for result in results:
+        if result.error is not None or result.disabled:
+            records.append(_plugin_record(result, selection))
+        for spec in result.specs:
+            claimed[spec.name].add(result.distribution)
+    for result in results:
+        for spec in result.specs:
+            records.append(_record(spec, result, selection, claimed[spec.name]))
+    return records
+
+
+def _plugin_record(result: PluginResult, selection: Selection) -> OperatorRecord:
+    """A row for a plugin that registered nothing: broken, or disabled before loading."""
+    allowed = selection.allows(result.entry_point, result.distribution)
+    status: Status = "broken" if allowed and not result.disabled else "disabled"
+    return OperatorRecord(
+        normalize_name(result.entry_point), result.distribution, result.version,
+        status, error=result.error,
+    )
+
+
+def _record(
+    spec: OperatorSpec, result: PluginResult, selection: Selection, claimants: set[str]
+) -> OperatorRecord:
+    status: Status = "ok"
+    error = None
+    if not selection.allows(spec.name, result.entry_point, result.distribution):
+        status = "disabled"
+    elif len(claimants) > 1:
+        status = "conflict"
+        error = f"name also registered by {', '.join(sorted(claimants - {result.distribution}))}"
+    return OperatorRecord(
+        spec.name, result.distribution, result.version, status, spec=spec, error=error
+    )
+
+
+class OperatorAccessor:
+    """``ops.image_embed(...)`` or ``ops["image-embed"](...)``: a configured operator.
+
+    The registry is discovered on first use and kept; ``ops.refresh()`` rescans
+    (after installing an operator in the same process).
+    """
+
+    def __init__(self, discover: Callable[[], Registry] = Registry.discover) -> None:
+        self._discover = discover
+        self._registry: Registry | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self._discover()
+        return self._registry
+
+    def refresh(self) -> None:
+        """Forget the discovered operators; the next access scans again."""
+        self._registry = None
+
+    def __getitem__(self, name: str) -> Callable[..., Operator]:
+        spec = self.registry.get(name)
+
+        def configure(*args: Any, **kwargs: Any) -> Operator:
+            return Operator(spec, *args, **kwargs)
+
+        configure.__name__ = spec.name.replace("-", "_")
+        configure.__doc__ = spec.description
+        return configure
+
+    def __getattr__(self, name: str) -> Callable[..., Operator]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __dir__(self) -> list[str]:
+        return [n.replace("-", "_") for n in self.registry.names()]
+
+
+ops = OperatorAccessor()
