@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from uv import find_uv_bin
 
 import hub
@@ -51,3 +59,103 @@ def test_ops(test_ops_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     hub.ops.refresh()
     yield test_ops_site
     hub.ops.refresh()
+
+
+# --- a real hub server process --------------------------------------------------------
+
+
+@dataclass
+class HubServer:
+    """A `hub serve` process on a free loopback port, with an upload token."""
+
+    url: str
+    storage: Path
+    token: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def index_url(self) -> str:
+        return self.url + "/simple/"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_hub_server(storage: Path, token: str | None = None) -> HubServer:
+    """Start `hub serve` on `storage` (creating a token unless given) and wait until healthy."""
+    hub_cmd = [sys.executable, "-m", "hub"]
+    if token is None:
+        out = subprocess.run(
+            [*hub_cmd, "token", "create", "--storage", str(storage)],
+            capture_output=True, text=True, check=True,
+        )
+        token = out.stdout.strip().splitlines()[-1]
+    port = free_port()
+    process = subprocess.Popen(
+        [*hub_cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--storage", str(storage)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    server = HubServer(f"http://127.0.0.1:{port}", storage, token, process)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"hub serve exited with {process.returncode}")
+        try:
+            if requests.get(server.url + "/api/health", timeout=1).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("hub serve did not become healthy in 30 s")
+
+
+@pytest.fixture
+def hub_server(tmp_path: Path) -> Iterator[HubServer]:
+    """A fresh hub server with empty storage; HUB_URL and HUB_TOKEN point at it."""
+    server = start_hub_server(tmp_path / "storage")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_URL", server.url)
+        mp.setenv("HUB_TOKEN", server.token)
+        yield server
+    server.stop()
+
+
+# --- a local Ray --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ray_local(test_ops_site: Path) -> Iterator[Any]:
+    """One local Ray (2 CPUs) for the session, in a temp dir that is removed afterwards.
+
+    Its workers see the test operators (PYTHONPATH at start), as a node with them
+    installed would. Ray never deletes its session folders, hence the own temp dir;
+    the short path keeps Ray's socket paths under the 107-byte limit.
+    """
+    import ray
+
+    temp = Path(tempfile.mkdtemp(prefix="opshub-ray-"))
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(test_ops_site), old]))
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(temp),
+                 log_to_driver=False)
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    yield ray
+    ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
