@@ -26,14 +26,25 @@ from ._plugins import get_plugin_manager
 from ._registry import OperatorAccessor, OperatorRecord, Registry, ops
 from .hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
 
+
+def __getattr__(name: str) -> object:
+    # The pipeline API imports lazily, so `import hub` (and `hub list`) stays light.
+    if name == "DataCollection":
+        from .pipeline import DataCollection
+
+        return DataCollection
+    raise AttributeError(f"module 'hub' has no attribute {name!r}")
+
+
 try:
     __version__ = version("opshub")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
     "ConfigError",
+    "DataCollection",
+    "ENTRY_POINT_GROUP",
     "HubConnectionError",
     "HubError",
     "InvalidOperator",

@@ -7,7 +7,16 @@
     ├── OperatorLoadError     (also an ImportError)
     ├── InvalidOperator       (also a ValueError)
     ├── ConfigError           (also a ValueError)
-    └── HubConnectionError    (also a ConnectionError)
+    ├── HubConnectionError    (also a ConnectionError)
+    ├── InvalidDistribution   (also a ValueError)
+    ├── HubResponseError
+    │   └── ProjectNotFound   (also a KeyError)
+    ├── CommandFailed
+    ├── ResolutionError       (dependency resolution failed)
+    ├── PinConflict           (two operators in one env pin a package differently)
+    ├── PipelineError         (a pipeline stage cannot run)
+    │   └── ItemError         (one item failed with on_error="raise")
+    └── ScaffoldError         (`hub new` cannot create the project; also a ValueError)
 
 Every message names the thing, the rule that failed and the fix.
 """
@@ -92,3 +101,98 @@ class HubConnectionError(HubError, ConnectionError):
     def __init__(self, message: str, url: str) -> None:
         self.url = url
         super().__init__(message)
+
+
+class InvalidDistribution(HubError, ValueError):
+    """Raised when a wheel breaks a hub rule (name, filename, archive, metadata, operators)."""
+
+
+class HubResponseError(HubError):
+    """Raised when the hub answers a request with an HTTP error status."""
+
+    def __init__(self, message: str, url: str, status: int) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message)
+
+
+class ProjectNotFound(HubResponseError, KeyError):
+    """Raised when the hub has no project (distribution) of that name."""
+
+    def __init__(self, name: str, url: str, suggestions: Sequence[str] = ()) -> None:
+        self.name = name
+        self.suggestions = list(suggestions)
+        hint = ""
+        if self.suggestions:
+            hint = " — did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(
+            f"no project {name!r} on the hub at {url}{hint} "
+            f"Look with `hub search {name}`.", url, 404,
+        )
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class CommandFailed(HubError):
+    """Raised when an external command (a wheel build, uv or pip) exits with an error."""
+
+    def __init__(self, what: str, command: Sequence[str], returncode: int, stderr: str) -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.stderr = stderr
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        tail = "; ".join(lines[-5:]) or "no output"
+        super().__init__(
+            f"{what} failed (exit {returncode}): {tail} — command: {' '.join(self.command)}"
+        )
+
+
+class ResolutionError(HubError):
+    """Raised when a resolver (pip-compile, uv) cannot lock an operator's requirements."""
+
+    def __init__(
+        self, message: str, command: Sequence[str] = (), returncode: int | None = None,
+        stderr: str = "",
+    ) -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(message)
+
+
+class PinConflict(HubError):
+    """Raised when operators that must share one env pin a package at different versions."""
+
+    def __init__(self, package: str, pins: Sequence[tuple[str, str]]) -> None:
+        self.package = package
+        self.pins = list(pins)
+        who = " but ".join(f"operator {op!r} pins {package}=={v}" for op, v in self.pins)
+        super().__init__(
+            f"{who}; they cannot share one env — run them in separate stages "
+            "(each gets its own env) or align the pins"
+        )
+
+
+class PipelineError(HubError):
+    """Raised when a pipeline stage cannot run (its workers cannot start or keep dying)."""
+
+
+class ItemError(PipelineError):
+    """Raised when one item fails in a stage whose error policy is ``on_error="raise"``."""
+
+    def __init__(self, stage: str, index: int, item: object, error: str) -> None:
+        self.stage = stage
+        self.index = index
+        self.item = item
+        self.error = error
+        shown = repr(item)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        super().__init__(
+            f"{stage} failed on item {index} ({shown}): {error} — fix the operator or the "
+            "item, or pass on_error='skip' or on_error='collect' to keep going"
+        )
+
+
+class ScaffoldError(HubError, ValueError):
+    """Raised when `hub new` cannot create a project: a bad name, or a folder in the way."""

@@ -108,17 +108,25 @@ def start_hub_server(storage: Path, token: str | None = None) -> HubServer:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     server = HubServer(f"http://127.0.0.1:{port}", storage, token, process)
-    deadline = time.monotonic() + 30
+    try:
+        _wait_healthy(server, timeout=60)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_healthy(server: HubServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"hub serve exited with {process.returncode}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"hub serve exited with {server.process.returncode}")
         try:
-            if requests.get(server.url + "/api/health", timeout=1).ok:
-                return server
-        except requests.ConnectionError:
+            if requests.get(server.url + "/api/health", timeout=2).ok:
+                return
+        except requests.RequestException:
             time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("hub serve did not become healthy in 30 s")
+    raise RuntimeError(f"hub serve did not become healthy in {timeout} s")
 
 
 @pytest.fixture

@@ -19,6 +19,19 @@ from .._exceptions import HubError
 # name -> "module:attribute" of a click command; add a line to add a command.
 COMMANDS: dict[str, str] = {
     "list": "hub.cli.list_cmd:list_operators",
+    "env": "hub.cli.env_cmd:env",
+    "lock": "hub.cli.env_cmd:lock",
+    "cache": "hub.cli.env_cmd:cache",
+    "serve": "hub.cli.serve_cmd:serve",
+    "token": "hub.cli.token_cmd:token",
+    "publish": "hub.cli.publish_cmd:publish",
+    "install": "hub.cli.install_cmd:install",
+    "uninstall": "hub.cli.install_cmd:uninstall",
+    "search": "hub.cli.search_cmd:search",
+    "info": "hub.cli.search_cmd:info",
+    "yank": "hub.cli.yank_cmd:yank",
+    "unyank": "hub.cli.yank_cmd:unyank",
+    "new": "hub.cli.new_cmd:new_operator",
 }
 
 

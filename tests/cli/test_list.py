@@ -66,3 +66,12 @@ def test_help_of_every_registered_command():
     for name in COMMANDS:
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0, (name, result.output)
+
+
+def test_committed_cli_reference_is_current():
+    from hub.cli._reference import render_reference
+
+    committed = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert committed == render_reference() + "\n", (
+        "docs/cli.md is stale: run `python -m hub.cli._reference > docs/cli.md`"
+    )

@@ -1,0 +1,140 @@
+"""Section 2: image-embed throughput on CPU, against a raw batched torch loop with the same model.
+
+In-process modes build the model and warm up once, then the two alternate for two rounds
+and each keeps its best (the machine is shared). The Ray modes are timed end to end (two
+actors starting and loading the model included) on N and on one batch per worker; the
+difference gives their steady-state rate, start-up excluded, which the target uses.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from _common import Section, first_party_site, put_on_path, row, target, timed
+
+WORKERS, SIZE = 2, 224
+RAW = "raw torch loop (same model, batched)"
+IN_PROCESS = "opshub in-process (hub.ops.image_embed().call_batch)"
+ON_RAY = f"opshub on Ray ({WORKERS} actors, DataCollection backend='ray')"
+RAY_DATA = f"Ray Data map_batches ({WORKERS} actors, same model class)"
+STEADY = ", steady state"
+
+
+def run(quick: bool, network: bool) -> Section:
+    batch = 8 if quick else 32
+    n = 4 * batch if quick else 8 * batch
+    put_on_path(first_party_site())  # before ray.init: workers inherit PYTHONPATH
+    images = np.random.default_rng(0).integers(0, 256, (n, SIZE, SIZE, 3), dtype=np.uint8)
+    rates = {**_in_process_modes(_batches(images, batch)), **_on_ray(images, batch)}
+    rows = [row(mode, rate, "images/s", rates[RAW], note) for mode, (rate, note) in rates.items()]
+    share = {r["name"]: r["ratio"] for r in rows}
+    return Section(
+        title=f"image-embed throughput, {n} images {SIZE}x{SIZE}, batch {batch}, CPU",
+        baseline=RAW, rows=rows,
+        targets=[_share("image-embed in-process", share[IN_PROCESS]),
+                 _share("image-embed on Ray", share[ON_RAY + STEADY])],
+        notes=["Ray end to end: starting 2 actors and loading the model in each included; "
+               "steady state: (N - one batch per worker) / (t(N) - t(one batch per worker))."])
+
+
+def _share(what: str, ratio: float) -> dict[str, Any]:
+    return target(f"{what} >= 90% of the raw torch loop", f"{ratio:.0%}", ratio >= 0.9)
+
+
+def _batches(images: np.ndarray, batch: int) -> list[np.ndarray]:
+    return [images[i:i + batch] for i in range(0, len(images), batch)]
+
+
+def _in_process_modes(batches: list[np.ndarray]) -> dict[str, tuple[float, str]]:
+    modes = {RAW: _raw_loop(), IN_PROCESS: _in_process()}
+    for embed in modes.values():
+        embed(batches[0])  # warm-up
+    best = {mode: min(timed(lambda: [embed(b) for b in batches]) for _ in range(2))
+            for mode, embed in modes.items()}
+    n = sum(map(len, batches))
+    return {mode: (n / s, f"best of 2: {s:.2f} s for {n}") for mode, s in best.items()}
+
+
+def _raw_loop() -> Callable[[np.ndarray], Any]:
+    """The physical limit: whole-batch numpy preprocessing, then the model, no framework."""
+    import torch
+    import torch.nn.functional as F
+    from opshub_image_embed.model import load_model
+    from opshub_image_embed.preprocess import MEAN, STD
+
+    model = load_model()
+
+    def embed(batch: np.ndarray) -> np.ndarray:
+        pixels = ((batch.astype(np.float32) / 255.0 - MEAN) / STD).transpose(0, 3, 1, 2)
+        with torch.inference_mode():
+            features = model.extract_features(torch.from_numpy(pixels.copy()))
+            return F.normalize(features.mean(dim=(2, 3)), dim=1).numpy()
+
+    return embed
+
+
+def _in_process() -> Callable[[np.ndarray], Any]:
+    import hub
+
+    op = hub.ops.image_embed()
+    return lambda batch: op.call_batch(list(batch))
+
+
+def _on_ray(images: np.ndarray, batch: int) -> dict[str, tuple[float, str]]:
+    import ray
+
+    temp = tempfile.mkdtemp(prefix="ohi-", dir="/tmp")
+    ray.init(num_cpus=WORKERS, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
+    try:
+        return {**_ray_rates(ON_RAY, _opshub_ray, images, batch),
+                **_ray_rates(RAY_DATA, _ray_data, images, batch)}
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _ray_rates(mode: str, embed: Callable[[np.ndarray, int], None], images: np.ndarray,
+               batch: int) -> dict[str, tuple[float, str]]:
+    """End to end on N, and steady state from the difference with one batch per worker."""
+    n, small = len(images), WORKERS * batch
+    full = timed(lambda: embed(images, batch))
+    start = timed(lambda: embed(images[:small], batch))
+    steady = (n - small) / (full - start) if full > start else float("nan")
+    return {mode: (n / full, f"{full:.2f} s for {n}"),
+            mode + STEADY: (steady, f"{start:.2f} s for {small}, start-up included")}
+
+
+def _opshub_ray(images: np.ndarray, batch: int) -> None:
+    import hub
+    from hub.pipeline import DataCollection
+
+    out = DataCollection(list(images)).map(
+        hub.ops.image_embed(), backend="ray", num_worker=WORKERS, chunk_size=batch,
+        runtime_env=False, progress=False).to_list()
+    assert len(out) == len(images)
+
+
+class EmbedBatches:
+    """Ray Data's form of the same model class: a numpy batch in, a batch of vectors out."""
+
+    def __init__(self) -> None:
+        from opshub_image_embed.model import ImageEmbed
+
+        self.model = ImageEmbed()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"embedding": np.stack(self.model(list(batch["data"])))}
+
+
+def _ray_data(images: np.ndarray, batch: int) -> None:
+    import ray
+
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    ds = ray.data.from_numpy(images).map_batches(
+        EmbedBatches, batch_size=batch, batch_format="numpy", concurrency=WORKERS, num_cpus=1)
+    assert sum(1 for _ in ds.iter_rows()) == len(images)

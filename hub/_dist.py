@@ -1,0 +1,347 @@
+"""Inspect and validate an operator wheel without running any of its code.
+
+The hub server checks every upload with :func:`inspect_wheel`, and the client
+runs the same checks before uploading, so a bad wheel fails on the user's
+machine with the same message the server would send. The rules follow PyPI's
+(Warehouse ``forklift/legacy.py``): a safe filename whose name and version match
+METADATA, a real zip (not also a tar) with only STORED/DEFLATED members, unique
+UTF-8 member names, no zip bomb, METADATA, WHEEL and RECORD present; plus ours:
+at least one ``opshub.operators`` entry point. Operators are read with ``ast``
+from the plugin modules, never imported.
+
+>>> info = inspect_wheel(Path("dist/my_ops-1.0-py3-none-any.whl"))  # doctest: +SKIP
+>>> info.name, [op["name"] for op in info.operators]                # doctest: +SKIP
+('my-ops', ['add-one'])
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import email.message
+import email.parser
+import email.policy
+import hashlib
+import re
+import struct
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from ._exceptions import InvalidDistribution
+from ._operator import normalize_name
+from .hookspecs import ENTRY_POINT_GROUP
+
+MAX_FILENAME_LENGTH = 255
+MAX_COMPRESSION_RATIO = 50  # uncompressed / compressed, as PyPI
+RATIO_CHECK_ABOVE = 10 * 1024 * 1024  # small wheels may compress well; only large ones are bombs
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
+_OPERATOR_KEYS = ("kind", "batch", "description", "num_cpus", "num_gpus", "memory",
+                  "inputs", "outputs")
+_REQUIRED_FILES = ("METADATA", "WHEEL", "RECORD")
+_CORRUPT = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+            struct.error)
+
+
+@dataclass(frozen=True)
+class WheelInfo:
+    """What the hub stores and shows about one wheel, read without running it."""
+
+    name: str  # PEP 503 normalized
+    version: str
+    filename: str
+    sha256: str
+    size: int
+    metadata: bytes  # the METADATA file, served as PEP 658 core metadata
+    summary: str = ""
+    keywords: list[str] = field(default_factory=list)
+    requires_dist: list[str] = field(default_factory=list)
+    requires_python: str | None = None
+    readme: str = ""
+    readme_content_type: str | None = None
+    operators: list[dict[str, Any]] = field(default_factory=list)
+    entry_points: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def inspect_wheel(path: Path, *, filename: str | None = None) -> WheelInfo:
+    """Validate the wheel at ``path`` and read its metadata and operators.
+
+    ``filename`` is the wheel's real name when ``path`` is a temp file (the server's
+    upload). Raises :class:`~hub._exceptions.InvalidDistribution` naming the first
+    rule broken.
+    """
+    path = Path(path)
+    filename = filename or path.name
+    name, version = check_filename(filename)
+    if not path.is_file():
+        _fail(filename, f"no such file {path}")
+    _check_archive_kind(filename, path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_members(filename, archive)
+            _check_ratio(filename, path, archive)
+            files = _dist_info_files(filename, archive, name, version)
+            meta = _parse_metadata(filename, files["METADATA"], name, version)
+            entry_points = _parse_entry_points(filename, files.get("entry_points.txt", b""))
+            operators = _read_operators(filename, archive, entry_points[ENTRY_POINT_GROUP])
+    except InvalidDistribution:
+        raise
+    except _CORRUPT as exc:  # hostile or damaged bytes: whatever zipfile/zlib raise
+        _fail(filename, f"the archive is corrupt ({type(exc).__name__}: {exc}); rebuild it")
+    digest, size = file_sha256(path)
+    return WheelInfo(
+        name=name, version=version, filename=filename, sha256=digest, size=size,
+        metadata=files["METADATA"], operators=operators, entry_points=entry_points, **meta,
+    )
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The hex sha256 and the size of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+# --- filename -----------------------------------------------------------------------
+
+
+def check_filename(filename: str) -> tuple[str, str]:
+    """Check an upload's filename; return its normalized project name and version."""
+    if not filename or len(filename) > MAX_FILENAME_LENGTH:
+        _fail(filename, f"the filename must be 1 to {MAX_FILENAME_LENGTH} characters long")
+    if any(c in filename for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in filename):
+        _fail(filename, "the filename must not contain '/', '\\' or control characters")
+    if filename.endswith((".tar.gz", ".zip", ".tar.bz2", ".egg")):
+        _fail(filename, "the hub serves wheels only; build one with `python -m build --wheel`")
+    if not filename.endswith(".whl"):
+        _fail(filename, "unknown file type; upload a wheel (.whl)")
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion) as exc:
+        _fail(filename, f"not a valid wheel filename ({exc}); rebuild it with `python -m build`")
+    return check_project_name(name), str(version)
+
+
+def check_project_name(name: str) -> str:
+    """Check a project name against PEP 508 and return it PEP 503 normalized."""
+    if not _PROJECT_NAME.match(name):
+        raise InvalidDistribution(
+            f"project name {name!r} is invalid: use letters, digits, '-', '_' and '.', "
+            "starting and ending with a letter or digit"
+        )
+    return normalize_name(name)
+
+
+# --- archive ------------------------------------------------------------------------
+
+
+def _check_archive_kind(filename: str, path: Path) -> None:
+    if not zipfile.is_zipfile(path):
+        _fail(filename, "not a zip archive; a wheel is a zip file — rebuild it")
+    if tarfile.is_tarfile(path):
+        _fail(filename, "the file is both a zip and a tar archive (polyglot); rebuild it")
+
+
+def _check_members(filename: str, archive: zipfile.ZipFile) -> None:
+    seen: set[str] = set()
+    for info in archive.infolist():
+        member = info.filename
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            _fail(filename, f"member {member!r} uses a compression other than STORED or DEFLATED")
+        if not member.isascii() and not info.flag_bits & 0x800:
+            _fail(filename, f"member name {member!r} is not UTF-8 (set the zip UTF-8 flag)")
+        if member in seen:
+            _fail(filename, f"member {member!r} appears twice; each name must be unique")
+        if member.startswith("/") or ".." in member.split("/"):
+            _fail(filename, f"member {member!r} escapes the archive (absolute or '..' path)")
+        seen.add(member)
+
+
+def _check_ratio(filename: str, path: Path, archive: zipfile.ZipFile) -> None:
+    expanded = sum(info.file_size for info in archive.infolist())
+    packed = max(path.stat().st_size, 1)
+    if expanded > RATIO_CHECK_ABOVE and expanded / packed > MAX_COMPRESSION_RATIO:
+        _fail(filename, f"it expands {expanded // packed}x (over {MAX_COMPRESSION_RATIO}x); "
+                         "a zip bomb is refused")
+
+
+def _dist_info_files(
+    filename: str, archive: zipfile.ZipFile, name: str, version: str
+) -> dict[str, bytes]:
+    """The files of the wheel's one ``.dist-info`` directory, by base name."""
+    dirs = {m.split("/")[0] for m in archive.namelist() if m.split("/")[0].endswith(".dist-info")}
+    wanted = [d for d in dirs if _dist_info_matches(d, name, version)]
+    if len(wanted) != 1:
+        _fail(filename, f"expected one '{name}-{version}.dist-info' directory, found "
+                        f"{sorted(dirs) or 'none'}")
+    prefix = wanted[0] + "/"
+    files = {m[len(prefix):]: m for m in archive.namelist() if m.startswith(prefix)}
+    for required in _REQUIRED_FILES:
+        if required not in files:
+            _fail(filename, f"{prefix}{required} is missing; a wheel needs METADATA, WHEEL "
+                            "and RECORD — rebuild it with `python -m build`")
+    keep = (*_REQUIRED_FILES, "entry_points.txt")
+    return {base: archive.read(member) for base, member in files.items() if base in keep}
+
+
+def _dist_info_matches(directory: str, name: str, version: str) -> bool:
+    dist_name, _, dist_version = directory[: -len(".dist-info")].rpartition("-")
+    return normalize_name(dist_name) == name and _same_version(dist_version, version)
+
+
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return False
+
+
+# --- metadata -----------------------------------------------------------------------
+
+
+def _parse_metadata(filename: str, raw: bytes, name: str, version: str) -> dict[str, Any]:
+    try:  # core metadata is UTF-8; BytesParser would garble non-ASCII text into U+FFFD
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _fail(filename, "METADATA is not valid UTF-8")
+    msg = email.parser.Parser(policy=email.policy.compat32).parsestr(text)  # lenient
+    meta_name, meta_version = msg.get("Name", ""), msg.get("Version", "")
+    if normalize_name(meta_name) != name:
+        _fail(filename, f"the filename names project {name!r} but METADATA says {meta_name!r}")
+    if not _same_version(meta_version, version):
+        _fail(filename, f"the filename has version {version!r} but METADATA says "
+                        f"{meta_version!r}")
+    return {
+        "summary": (msg.get("Summary") or "").strip(),
+        "keywords": _split_keywords(msg.get("Keywords") or ""),
+        "requires_dist": _requirements(filename, msg.get_all("Requires-Dist") or []),
+        "requires_python": _requires_python(filename, msg.get("Requires-Python")),
+        "readme": _readme(msg),
+        "readme_content_type": msg.get("Description-Content-Type"),
+    }
+
+
+def _split_keywords(value: str) -> list[str]:
+    parts = value.split(",") if "," in value else value.split()
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _requirements(filename: str, lines: list[str]) -> list[str]:
+    for line in lines:
+        try:
+            Requirement(line)
+        except InvalidRequirement as exc:
+            _fail(filename, f"Requires-Dist {line!r} is not a valid requirement ({exc})")
+    return [str(line) for line in lines]
+
+
+def _requires_python(filename: str, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier:
+        _fail(filename, f"Requires-Python {value!r} is not a valid specifier, e.g. '>=3.10'")
+    return value.strip()
+
+
+def _readme(msg: email.message.Message) -> str:
+    body = msg.get_payload()
+    text = body if isinstance(body, str) and body.strip() else msg.get("Description") or ""
+    return str(text).strip()
+
+
+# --- entry points and operators -----------------------------------------------------
+
+
+def _parse_entry_points(filename: str, raw: bytes) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep the case
+    try:
+        parser.read_string(raw.decode("utf-8"))
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        _fail(filename, f"entry_points.txt is invalid ({type(exc).__name__}: {exc})")
+    groups = {s: dict(parser.items(s)) for s in parser.sections()}
+    if not groups.get(ENTRY_POINT_GROUP):
+        _fail(filename, f"it declares no '{ENTRY_POINT_GROUP}' entry point, so it holds no "
+                        f"operator; add [project.entry-points.\"{ENTRY_POINT_GROUP}\"] to "
+                        "pyproject.toml")
+    return groups
+
+
+def _read_operators(
+    filename: str, archive: zipfile.ZipFile, plugins: dict[str, str]
+) -> list[dict[str, Any]]:
+    operators: list[dict[str, Any]] = []
+    for ep_name, value in plugins.items():
+        found = _registered_in(filename, archive, value.partition(":")[0].strip())
+        if not found:  # not statically readable: the entry point is all we know
+            found = [{"name": normalize_name(ep_name), "target": value.strip(), "static": False}]
+        operators.extend(dict(op, entry_point=ep_name) for op in found)
+    return operators
+
+
+def _registered_in(filename: str, archive: zipfile.ZipFile, module: str) -> list[dict[str, Any]]:
+    """The constant ``register("name", "target", ...)`` calls in a plugin module's source."""
+    source = _module_source(archive, module)
+    if source is None:
+        return []
+    try:
+        tree = ast.parse(source, filename=module)
+    except (SyntaxError, ValueError) as exc:
+        _fail(filename, f"plugin module {module!r} does not parse ({exc}); fix its syntax")
+    return [op for node in ast.walk(tree) if (op := _registration(node)) is not None]
+
+
+def _module_source(archive: zipfile.ZipFile, module: str) -> bytes | None:
+    base = module.replace(".", "/")
+    for candidate in (f"{base}.py", f"{base}/__init__.py"):
+        if candidate in archive.namelist():
+            return archive.read(candidate)
+    return None
+
+
+def _registration(node: ast.AST) -> dict[str, Any] | None:
+    if not (isinstance(node, ast.Call) and _called_name(node.func) == "register"):
+        return None
+    args = [_constant(a) for a in node.args[:2]]
+    if len(args) < 2 or not all(isinstance(a, str) for a in args):
+        return None
+    op: dict[str, Any] = {"name": normalize_name(args[0]), "target": args[1],
+                          "kind": "function", "batch": False, "description": ""}
+    for kw in node.keywords:
+        value = _constant(kw.value)
+        if kw.arg in _OPERATOR_KEYS and value is not _UNREADABLE:
+            op[kw.arg] = list(value) if isinstance(value, tuple) else value
+    return op
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
+_UNREADABLE = object()
+
+
+def _constant(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _UNREADABLE
+
+
+def _fail(filename: str, reason: str) -> NoReturn:
+    raise InvalidDistribution(f"{filename}: {reason}")

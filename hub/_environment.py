@@ -1,0 +1,58 @@
+"""An interpreter's environment as the client sees it, always read in a subprocess.
+
+`hub install --python PATH` changes another environment (a throwaway venv, a
+Ray node's env), so what is installed there is asked of that interpreter; the
+running process never imports the plugins it inspects.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+from ._exceptions import HubError
+from ._tools import run
+
+Row = tuple[str, str, str]  # (operator, distribution, version), as `hub list` shows them
+
+
+def interpreter(python: str | None) -> str:
+    """The interpreter to install into: ``python`` (checked) or the running one."""
+    if python is None:
+        return sys.executable
+    if shutil.which(python) is None:
+        raise HubError(f"--python {python}: no such interpreter — give the path of a python "
+                       "executable, e.g. .venv/bin/python")
+    return python
+
+
+# Runs in the target interpreter: stdlib only, reads metadata, imports nothing else.
+_ENTRY_POINTS_SCRIPT = """
+import json, re
+from importlib.metadata import distributions
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+out = {}
+for d in distributions():
+    eps = [norm(e.name) for e in d.entry_points if e.group == "opshub.operators"]
+    if eps:
+        out.setdefault(norm(d.metadata["Name"]), []).extend(eps)
+print(json.dumps(out))
+"""
+
+
+def operator_entry_points(python: str) -> dict[str, list[str]]:
+    """Installed distributions of ``python`` with operator entry points (normalized names)."""
+    data: dict[str, list[str]] = json.loads(
+        run("reading entry points", [python, "-c", _ENTRY_POINTS_SCRIPT]).stdout
+    )
+    return data
+
+
+def operators_in(python: str) -> set[Row]:
+    """The operators `hub list` shows in ``python``'s environment (empty without opshub)."""
+    out = subprocess.run([python, "-m", "hub", "list", "--json"], capture_output=True, text=True)
+    if out.returncode != 0:  # e.g. a bare Ray node env: install works, the diff is empty
+        return set()
+    return {(r["name"], r["distribution"], r["version"]) for r in json.loads(out.stdout)}

@@ -1,0 +1,197 @@
+"""`hub install` / `hub uninstall`: operator distributions in and out of an environment.
+
+Installs run uv (or pip) in a subprocess against a chosen interpreter. With uv the
+hub is an explicit first index and uv's ``first-index`` strategy takes every
+name the hub knows from the hub only: a same-named package on PyPI can never
+win (dependency confusion). Third-party dependencies come from the default index.
+Uninstall maps names through entry-point metadata and never imports operator code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from ._environment import Row, interpreter, operator_entry_points, operators_in
+from ._exceptions import HubError, HubResponseError, ProjectNotFound
+from ._tools import find_uv, run
+
+if TYPE_CHECKING:
+    from .client import HubClient
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
+_REMOVAL = re.compile(r"^ - (([A-Za-z0-9._-]+)==\S+)$", re.M)  # uv's plan: " - torch==2.13.0"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an install or uninstall did: operators that appeared or disappeared."""
+
+    distributions: tuple[str, ...]
+    added: tuple[Row, ...] = ()
+    removed: tuple[Row, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"distributions": list(self.distributions), "added": _rows(self.added),
+                "removed": _rows(self.removed)}
+
+
+def _rows(rows: Sequence[Row]) -> list[dict[str, str]]:
+    return [dict(zip(("name", "distribution", "version"), row)) for row in rows]
+
+
+def install(
+    requirements: Sequence[str], client: HubClient, *, python: str | None = None,
+    installer: str | None = None, allow_changes: bool = False,
+) -> Change:
+    """Install hub projects (``NAME`` or ``NAME==VERSION``, or operator names) into ``python``.
+
+    Unless ``allow_changes``, an install that would replace an installed package
+    other than the requested ones (an upgrade or downgrade of, say, torch) is
+    refused before anything changes (uv only: pip has no such plan).
+    """
+    python = interpreter(python)
+    reqs = [resolve_requirement(r, client) for r in requirements]
+    installer = installer or default_installer()
+    command = install_command(reqs, client.index_url, python, installer)
+    if installer == "uv" and not allow_changes:
+        check_plan(command, reqs)
+    before = operators_in(python)
+    run("installing " + ", ".join(reqs), command, echo=True)
+    after = operators_in(python)
+    return Change(tuple(reqs), added=tuple(sorted(after - before)),
+                  removed=tuple(sorted(before - after)))
+
+
+def resolve_requirement(text: str, client: HubClient) -> str:
+    """Check a requirement against the hub; an operator name becomes its project."""
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        raise HubError(
+            f"{text!r} is not a requirement — write NAME or NAME==VERSION"
+        ) from None
+    name = canonicalize_name(req.name)
+    project = find_project(name, client)
+    _check_versions(project, req)
+    return str(req).replace(req.name, project["name"], 1)
+
+
+def find_project(name: str, client: HubClient) -> dict[str, Any]:
+    """A hub project by its name or by the name of an operator it registers."""
+    try:
+        return client.project(name)
+    except ProjectNotFound:
+        candidates = _candidates(name, client)
+    owners = sorted({r["name"] for r in candidates if name in r.get("operators", [])})
+    if len(owners) == 1:
+        return client.project(owners[0])
+    if owners:
+        raise HubError(f"operator {name!r} is published by {' and '.join(owners)} — "
+                       "install one of them by its project name")
+    known = {r["name"] for r in candidates}
+    known |= {op for r in candidates for op in r.get("operators", [])}
+    raise ProjectNotFound(name, client.url, difflib.get_close_matches(name, sorted(known), n=3))
+
+
+def _candidates(name: str, client: HubClient) -> list[dict[str, Any]]:
+    """Search results for ``name``, and every project when none registers it."""
+    results = client.search(name)
+    if any(name in r.get("operators", []) for r in results):
+        return results
+    try:
+        return results + client.search("")
+    except HubResponseError:  # a hub that refuses an empty query: the matches are all we have
+        return results
+
+
+def _check_versions(project: dict[str, Any], req: Requirement) -> None:
+    versions = [v["version"] for v in project["versions"]]
+    if req.specifier and not list(req.specifier.filter(versions, prereleases=True)):
+        raise HubError(
+            f"{project['name']} has no version matching {req.specifier} on the hub — "
+            f"available: {', '.join(versions) or 'none'}"
+        )
+
+
+def check_plan(command: Sequence[str], reqs: Sequence[str]) -> None:
+    """Refuse an install whose uv dry run replaces packages that were not asked for."""
+    plan = run("planning the install", [*command, "--dry-run"]).stderr
+    asked = {canonicalize_name(Requirement(r).name) for r in reqs}
+    replaced = [m.group(1) for m in _REMOVAL.finditer(plan)
+                if canonicalize_name(m.group(2)) not in asked]
+    if replaced:
+        raise HubError(
+            f"installing {', '.join(reqs)} would replace {', '.join(replaced)} in this "
+            "environment — pass --allow-changes to accept that, or install into another "
+            "environment with --python"
+        )
+
+
+def default_installer() -> str:
+    """uv when it is available, else pip."""
+    return "uv" if find_uv() else "pip"
+
+
+def install_command(reqs: Sequence[str], index_url: str, python: str, installer: str) -> list[str]:
+    """The uv or pip command that installs ``reqs`` from the hub, deps from the default index."""
+    if installer == "uv":
+        return [_uv(), "pip", "install", "--python", python, "--index", index_url,
+                "--index-strategy", "first-index", *reqs]
+    # pip has no index priority (pip#8606): the hub is the main index, the default one extra.
+    extra = os.environ.get("PIP_INDEX_URL") or PYPI_SIMPLE
+    return [python, "-m", "pip", "install", "--index-url", index_url,
+            "--extra-index-url", extra, *reqs]
+
+
+def uninstall(names: Sequence[str], *, python: str | None = None,
+              installer: str | None = None) -> Change:
+    """Uninstall operator distributions named by distribution, entry-point or operator name."""
+    python = interpreter(python)
+    before = operators_in(python)
+    dists = sorted({distribution_of(n, python, before) for n in names})
+    command = uninstall_command(dists, python, installer or default_installer())
+    run("uninstalling " + ", ".join(dists), command, echo=True)
+    after = operators_in(python)
+    return Change(tuple(dists), removed=tuple(sorted(before - after)))
+
+
+def uninstall_command(dists: Sequence[str], python: str, installer: str) -> list[str]:
+    """The uv or pip command that removes ``dists`` from ``python``'s environment."""
+    if installer == "uv":
+        return [_uv(), "pip", "uninstall", "--python", python, *dists]
+    return [python, "-m", "pip", "uninstall", "--yes", *dists]
+
+
+def distribution_of(name: str, python: str, operators: set[Row]) -> str:
+    """The installed operator distribution a name refers to (metadata first, then registry)."""
+    key = canonicalize_name(name)
+    entry_points = operator_entry_points(python)
+    for dist, eps in entry_points.items():
+        if key == dist or key in eps:
+            return dist
+    owners = sorted({d for op, d, _ in operators if op == key})
+    if len(owners) == 1:
+        return owners[0]
+    if owners:
+        raise HubError(f"operator {key!r} is registered by {' and '.join(owners)} — "
+                       "uninstall one of them by its distribution name")
+    known = list(entry_points) + [e for eps in entry_points.values() for e in eps]
+    close = difflib.get_close_matches(key, known + [op for op, _, _ in operators], n=3)
+    hint = f" — did you mean {', '.join(map(repr, close))}?" if close else "."
+    raise HubError(f"no operator distribution or operator {name!r} is installed in {python}"
+                   f"{hint} See `hub list`; other packages are uv's or pip's to remove.")
+
+
+def _uv() -> str:
+    uv = find_uv()
+    if uv is None:
+        raise HubError("uv is not installed — `pip install uv`, or use --installer pip")
+    return uv

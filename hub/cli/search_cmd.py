@@ -1,0 +1,80 @@
+"""`hub search` and `hub info`: what the hub offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .._exceptions import HubError
+from ._output import print_json, print_table
+
+
+@click.command("search")
+@click.argument("query", default="")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def search(query: str, as_json: bool) -> None:
+    """Search the hub's projects by name, summary and keywords (all of them without QUERY)."""
+    from ..client import HubClient
+
+    client = HubClient.from_settings()
+    results = client.search(query)
+    if as_json:
+        print_json(results)
+    elif not results:
+        click.echo(f"nothing on {client.url} matches {query!r}")
+    else:
+        rows = [dict(r, operators=", ".join(r.get("operators", []))) for r in results]
+        print_table(rows, ["name", "version", "operators", "summary"])
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(name: str, as_json: bool) -> None:
+    """Show a project (NAME, NAME==VERSION or an operator name): versions, operators, card."""
+    from .._install import find_project
+    from ..client import HubClient
+
+    name, _, wanted = name.partition("==")
+    project = find_project(name.strip(), HubClient.from_settings())
+    if as_json:
+        print_json(project)
+        return
+    _print_version(project, _pick(project, wanted.strip() or project["latest"]))
+
+
+def _pick(project: dict[str, Any], version: str) -> dict[str, Any]:
+    releases: list[dict[str, Any]] = project["versions"]
+    for release in releases:
+        if release["version"] == version:
+            return release
+    available = ", ".join(v["version"] for v in project["versions"])
+    raise HubError(f"{project['name']} has no version {version!r} on the hub (has: {available})")
+
+
+def _print_version(project: dict[str, Any], release: dict[str, Any]) -> None:
+    click.echo(f"{project['name']} {release['version']} — {release.get('summary') or ''}")
+    click.echo(f"versions:  {', '.join(_version_label(v) for v in project['versions'])}")
+    click.echo(f"requires:  {', '.join(release.get('requires_dist') or []) or '-'}")
+    click.echo(f"python:    {release.get('requires_python') or 'any'}")
+    click.echo(f"install:   hub install {project['name']}=={release['version']}")
+    click.echo("")
+    print_table([_operator_row(op) for op in release.get("operators", [])],
+                ["name", "kind", "batch", "resources", "description"])
+    if release.get("readme"):
+        click.echo("")
+        click.echo(release["readme"].rstrip())
+
+
+def _version_label(release: dict[str, Any]) -> str:
+    if not release.get("yanked"):
+        return str(release["version"])
+    reason = release.get("yanked_reason")
+    return f"{release['version']} (yanked{': ' + reason if reason else ''})"
+
+
+def _operator_row(op: dict[str, Any]) -> dict[str, Any]:
+    resources = op.get("resources") or {k: op[k] for k in ("num_cpus", "num_gpus", "memory")
+                                        if op.get(k) is not None}
+    return dict(op, resources=" ".join(f"{k}={v}" for k, v in resources.items()))

@@ -1,0 +1,76 @@
+"""`hub serve`: run the hub server (simple index, upload, JSON API) with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .._config import DEFAULT_HOST, DEFAULT_PORT, load_settings
+from .._exceptions import HubError
+
+if TYPE_CHECKING:
+    from ..server import Storage
+
+
+def default_storage() -> Path:
+    """``<HUB_DATA_DIR or the user data dir>/storage``."""
+    return load_settings().data_dir / "storage"
+
+
+@click.command("serve")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Interface to bind; the default serves this machine only.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--storage", type=click.Path(file_okay=False, path_type=Path),
+              help="Storage directory [default: <data dir>/storage].")
+@click.option("--max-upload-size", default=100, show_default=True, type=click.IntRange(1),
+              help="Largest accepted upload, in MiB.")
+def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> None:
+    """Serve operator wheels to pip, uv and `hub install`; accept uploads with a token."""
+    import uvicorn
+
+    from ..server import Storage, create_app
+
+    _check_free(host, port)
+    storage = storage or default_storage()
+    _first_token(Storage(storage))
+    app = create_app(storage, max_upload_bytes=max_upload_size * 1024 * 1024)
+    click.echo(f"serving {storage} at http://{host}:{port}/ "
+               f"(index http://{host}:{port}/simple/)")
+    if not _is_loopback(host):
+        click.echo(f"warning: {host} is reachable from other machines: reads are open to them "
+                   "(uploads still need a token); plain HTTP, so use a TLS proxy in front",
+                   err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _first_token(store: Storage) -> None:
+    """With no token yet, create one, print it and share it with same-machine clients."""
+    from ..server import create_token, write_local_token
+
+    if not store.token_hashes():
+        token = create_token(store)
+        path = write_local_token(store, token)
+        click.echo(f"created an upload token (also in {path}):\n{token}")
+
+
+def _check_free(host: str, port: int) -> None:
+    """Fail with one clear line, before any set-up, when the address is taken."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise HubError(f"cannot listen on {host}:{port} ({exc.strerror}); another hub may "
+                           "be running there — pass a free --port") from None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -1,0 +1,51 @@
+"""Pieces the Ray task and actor backends share: the connection, jobs, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..._exceptions import PipelineError
+from .._stage import Outcome, Stage
+
+
+def connect() -> Any:
+    """The Ray the user initialised (``ray.init(address=...)``, RAY_ADDRESS), or a local one."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init()
+    return ray
+
+
+@dataclass
+class Job:
+    """A chunk submitted to Ray: where it starts, how long it is, its result ref."""
+
+    start: int
+    size: int
+    ref: Any
+    worker: int = -1
+
+    def describe(self, stage: Stage) -> str:
+        return f"{stage.name} on items {self.start}..{self.start + self.size - 1}"
+
+
+def fetch(ray: Any, stage: Stage, job: Job, retries: int) -> list[Outcome]:
+    """The outcomes of one job; Ray's errors become one clear PipelineError."""
+    try:
+        outcomes: list[Outcome] = ray.get(job.ref)
+        return outcomes
+    except ray.exceptions.RayTaskError as exc:
+        raise PipelineError(f"{job.describe(stage)} failed: {exc.cause!r}") from exc
+    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+            ray.exceptions.ObjectLostError) as exc:
+        raise PipelineError(
+            f"{job.describe(stage)}: its worker died and {retries} retries did not help "
+            f"({type(exc).__name__}); raise max_retries= or give the stage more memory"
+        ) from exc
+
+
+def first_done(ray: Any, jobs: list[Job]) -> Job:
+    ready, _ = ray.wait([job.ref for job in jobs], num_returns=1)
+    return next(job for job in jobs if job.ref == ready[0])

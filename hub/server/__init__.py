@@ -1,0 +1,27 @@
+"""The hub server: a PEP 503/691 simple index with upload, a JSON API and a home page.
+
+>>> from hub.server import create_app
+>>> app = create_app(Path("/tmp/hub-storage"))   # doctest: +SKIP
+
+Run it with `hub serve`; pip, uv and twine talk to it as to any package index.
+"""
+
+from __future__ import annotations
+
+from ._app import DEFAULT_MAX_UPLOAD_BYTES, create_app
+from ._errors import FileExistsConflict, RequestRejected
+from ._storage import FileRecord, Storage
+from ._tokens import LOCAL_TOKEN_FILE, check_token, create_token, write_local_token
+
+__all__ = [
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "LOCAL_TOKEN_FILE",
+    "FileExistsConflict",
+    "FileRecord",
+    "RequestRejected",
+    "Storage",
+    "check_token",
+    "create_app",
+    "create_token",
+    "write_local_token",
+]

@@ -1,0 +1,72 @@
+"""Client fixtures: built test wheels and a throwaway environment to install into."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from uv import find_uv_bin
+
+from hub._publish import build_wheel
+
+TESTS = Path(__file__).parent.parent
+TEST_OPERATORS = TESTS / "operators"
+
+
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Wheels of the basic and the broken test operators, built once."""
+    out = tmp_path_factory.mktemp("wheels")
+    return {name: build_wheel(TEST_OPERATORS / name, out / name) for name in ("basic", "broken")}
+
+
+@pytest.fixture
+def throwaway_python(tmp_path: Path) -> Path:
+    """A fresh venv that also sees .venv's packages (opshub included) but installs into its own.
+
+    The .pth line runs ``site.addsitedir`` so .venv's own .pth files (the editable
+    opshub) are processed too; the venv's site-packages come first on sys.path.
+    """
+    venv = tmp_path / "venv"
+    subprocess.run([find_uv_bin(), "venv", "--quiet", "--python", sys.executable, str(venv)],
+                   check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    parent = sysconfig.get_path("purelib")
+    Path(site, "_opshub_parent.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
+    return python
+
+
+@pytest.fixture
+def hub_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `python -m hub ARGS...` as a subprocess (the environment is the test's)."""
+
+    def run(*args: str | Path, python: str | Path = sys.executable,
+            ok: bool = True) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run([str(python), "-m", "hub", *map(str, args)],
+                             capture_output=True, text=True)
+        if ok:
+            assert out.returncode == 0, out.stderr
+        return out
+
+    return run
+
+
+@pytest.fixture
+def start_hub_server(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """tests/conftest.py's `start_hub_server`, found through pytest's own conftest registry.
+
+    A plain ``from conftest import ...`` picks whichever folder's conftest.py was
+    imported last under that module name, which depends on the test selection.
+    """
+    root = str(TESTS / "conftest.py")
+    for plugin in request.config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == root:
+            return plugin.start_hub_server  # type: ignore[no-any-return]
+    raise LookupError(f"{root} is not loaded")

@@ -1,0 +1,122 @@
+"""The simple index: PEP 503/691 negotiation, 592 yanks, 658/714 metadata, 700 fields, paths."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+import requests
+
+from hub.server._errors import RequestRejected
+from hub.server._simple import HTML_V1, JSON_V1, choose_media_type
+
+from .helpers import AppServer, upload
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def index(app_server: AppServer, make_wheel) -> AppServer:
+    """A hub with opshub-demo 1.0 (requires-python with '<') and a yanked 2.0."""
+    for version in ("1.0", "2.0"):
+        wheel = make_wheel(version=version, **{"Requires-Python": ">=3.8,<4"})
+        assert upload(app_server.url, app_server.token, wheel).ok
+    yank = requests.post(app_server.url + "/api/projects/opshub-demo/2.0/yank", timeout=10,
+                         json={"reason": 'bad "quotes" <b>'}, auth=("__token__", app_server.token))
+    assert yank.ok, yank.text
+    return app_server
+
+
+@pytest.mark.parametrize("accept, fmt, expected", [
+    (None, None, "text/html"),
+    ("*/*", None, "text/html"),
+    (JSON_V1, None, JSON_V1),
+    ("application/vnd.pypi.simple.latest+json", None, JSON_V1),
+    (HTML_V1, None, HTML_V1),
+    (f"text/html;q=0.5, {JSON_V1}", None, JSON_V1),
+    (f"{JSON_V1};q=0.2, text/html;q=0.9", None, "text/html"),
+    (f"{JSON_V1};q=0, text/html", None, "text/html"),
+    ("text/html", "json", JSON_V1),
+    (JSON_V1, HTML_V1, HTML_V1),
+])
+def test_content_negotiation(accept: str | None, fmt: str | None, expected: str) -> None:
+    assert choose_media_type(accept, fmt) == expected
+
+
+@pytest.mark.parametrize("accept, fmt", [("application/xml", None), (None, "xml")])
+def test_unservable_formats_are_406(accept: str | None, fmt: str | None) -> None:
+    with pytest.raises(RequestRejected) as caught:
+        choose_media_type(accept, fmt)
+    assert caught.value.status == 406 and JSON_V1 in str(caught.value)
+
+
+def test_project_page_json(index: AppServer) -> None:
+    response = requests.get(index.url + "/simple/opshub-demo/", headers={"Accept": JSON_V1},
+                            timeout=10)
+    assert response.headers["content-type"] == JSON_V1 and response.headers["vary"] == "Accept"
+    page = response.json()
+    assert page["meta"] == {"api-version": "1.1"} and page["name"] == "opshub-demo"
+    assert page["versions"] == ["1.0", "2.0"]
+    one, two = page["files"]
+    assert (one["yanked"], two["yanked"]) == (False, 'bad "quotes" <b>')
+    assert one["requires-python"] == ">=3.8,<4" and one["size"] > 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", one["upload-time"])
+    assert one["core-metadata"] == one["dist-info-metadata"]
+    wheel = requests.get(response.url + one["url"], timeout=10)
+    assert hashlib.sha256(wheel.content).hexdigest() == one["hashes"]["sha256"]
+    assert len(wheel.content) == one["size"]
+    metadata = requests.get(response.url + one["url"] + ".metadata", timeout=10).content
+    assert hashlib.sha256(metadata).hexdigest() == one["core-metadata"]["sha256"]
+    assert metadata.startswith(b"Metadata-Version: 2.1\nName: opshub-demo\nVersion: 1.0\n")
+
+
+def test_project_page_html_escapes_attributes(index: AppServer) -> None:
+    response = requests.get(index.url + "/simple/opshub-demo/", timeout=10)
+    assert response.headers["content-type"].startswith("text/html")
+    text = response.text
+    assert '<meta name="pypi:repository-version" content="1.1">' in text
+    assert 'data-requires-python="&gt;=3.8,&lt;4"' in text
+    assert 'data-yanked="bad &quot;quotes&quot; &lt;b&gt;"' in text
+    anchors = re.findall(r'<a href="([^"#]+)#sha256=([0-9a-f]{64})" [^>]*'
+                         r'data-core-metadata="sha256=([0-9a-f]{64})" '
+                         r'data-dist-info-metadata="sha256=\3">', text)
+    assert len(anchors) == 2
+    href, digest, _ = anchors[0]
+    wheel = requests.get(response.url + href, timeout=10).content
+    assert hashlib.sha256(wheel).hexdigest() == digest
+    v1 = requests.get(index.url + "/simple/opshub-demo/", headers={"Accept": HTML_V1}, timeout=10)
+    assert v1.headers["content-type"].startswith(HTML_V1) and v1.text == text
+
+
+def test_root_index_both_formats(index: AppServer) -> None:
+    as_json = requests.get(index.url + "/simple/?format=json", timeout=10).json()
+    assert as_json == {"meta": {"api-version": "1.1"}, "projects": [{"name": "opshub-demo"}]}
+    as_html = requests.get(index.url + "/simple/", timeout=10).text
+    assert '<a href="opshub-demo/">opshub-demo</a>' in as_html
+
+
+@pytest.mark.parametrize("path, location", [
+    ("/simple/Opshub_Demo/", "/simple/opshub-demo/"),
+    ("/simple/opshub.demo/?format=json", "/simple/opshub-demo/?format=json"),
+    ("/simple/opshub-demo", "/simple/opshub-demo/"),
+    ("/simple/Unknown_Thing/", "/simple/unknown-thing/"),
+    ("/simple", "/simple/"),
+])
+def test_non_normalized_names_redirect_to_the_same_index(index: AppServer, path, location):
+    response = requests.get(index.url + path, allow_redirects=False, timeout=10)
+    assert (response.status_code, response.headers["location"]) == (301, location)
+
+
+@pytest.mark.parametrize("path", [
+    "/simple/unknown-thing/",
+    "/files/opshub-demo/nope-1.0-py3-none-any.whl",
+    "/files/opshub-demo/nope-1.0-py3-none-any.whl.metadata",
+    "/files/other/opshub_demo-1.0-py3-none-any.whl",
+    "/files/opshub-demo/..%2F..%2Fhub.sqlite3",
+    "/files/..%2Fincoming/x",
+    "/files/opshub-demo/%2E%2E",
+])
+def test_unknown_names_and_paths_are_404(index: AppServer, path: str) -> None:
+    response = requests.get(index.url + path, allow_redirects=False, timeout=10)
+    assert response.status_code == 404, (path, response.text)
