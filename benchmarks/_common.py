@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,7 +16,6 @@ from typing import Any, TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
-WORK = BENCH / ".work"  # git-ignored: venvs and sites kept between runs
 OPERATORS = ROOT / "operators"
 FIRST_PARTY = ("image-decode", "image-embed", "text-embed")
 
@@ -88,9 +90,10 @@ def uv() -> str:
 
 
 def first_party_site() -> Path:
-    """The first-party operators installed (no deps) into one folder, rebuilt every run."""
-    site = WORK / "first-party-site"
-    run([uv(), "pip", "install", "--quiet", "--no-deps", "--reinstall", "--target", str(site),
+    """The first-party operators installed (no deps) into a temp folder this process owns."""
+    site = Path(tempfile.mkdtemp(prefix="ohs-", dir="/tmp"))
+    atexit.register(shutil.rmtree, site, ignore_errors=True)
+    run([uv(), "pip", "install", "--quiet", "--no-deps", "--target", str(site),
          *(str(OPERATORS / name) for name in FIRST_PARTY)])
     return site
 

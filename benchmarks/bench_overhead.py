@@ -7,7 +7,8 @@ import tempfile
 
 import pipeline_overhead as po  # benchmarks/pipeline_overhead.py, owned by PIPELINE
 
-from _common import Row, Section, row, target
+import _goals as goals
+from _common import Row, Section, Target, row, target
 
 BATCH, WORKERS = 256, 2
 PLAIN, LOCAL = "plain loop", "opshub local"
@@ -41,14 +42,14 @@ def _ray_and_local(n: int) -> dict[str, float]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _targets(n: int, seconds: dict[str, float], rows: list[Row]) -> list:
+def _targets(n: int, seconds: dict[str, float], rows: list[Row]) -> list[Target]:
     overhead = (seconds[LOCAL] - seconds[PLAIN]) / n * 1e6
     rate = {r["name"]: r["value"] for r in rows}
     ours = max(v for k, v in rate.items() if k.startswith("opshub Ray"))
     theirs = max(v for k, v in rate.items() if k.startswith("Ray Data"))
     return [
-        target("in-process overhead <= 3 µs/item", f"{overhead:.2f} µs/item over the plain loop",
+        target(goals.IN_PROCESS_OVERHEAD, f"{overhead:.2f} µs/item over the plain loop",
                overhead <= 3),
-        target("Ray throughput >= Ray Data's (best mode of each)",
+        target(goals.RAY_VS_RAY_DATA,
                f"{ours:,.0f} vs {theirs:,.0f} items/s ({ours / theirs:.2f}x)", ours >= theirs),
     ]

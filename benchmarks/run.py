@@ -23,22 +23,20 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
+import _goals as goals  # noqa: E402
 from _common import BENCH, Section, env_with_path, target  # noqa: E402
 from _report import machine, write  # noqa: E402
 
 # section name -> (module, title, targets it reports, needs the network)
 SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
     "overhead": ("bench_overhead", "Per-item overhead",
-                 ("in-process overhead <= 3 µs/item",
-                  "Ray throughput >= Ray Data's (best mode of each)"), False),
+                 (goals.IN_PROCESS_OVERHEAD, goals.RAY_VS_RAY_DATA), False),
     "image-embed": ("bench_image_embed", "image-embed throughput",
-                    ("image-embed in-process >= 90% of the raw torch loop",
-                     "image-embed on Ray >= 90% of the raw torch loop"), False),
-    "resolution": ("bench_resolution", "Resolution",
-                   ("cached resolution < 50 ms",), True),
-    "install": ("bench_install", "Install", ("hub install within 1.2x of pip install",), False),
-    "startup": ("bench_startup", "Start-up", ("hub list < 0.5 s",), False),
-    "remote-env": ("bench_remote_env", "Remote env on a bare Ray node", (), False),
+                    (goals.EMBED_IN_PROCESS, goals.EMBED_ON_RAY), False),
+    "resolution": ("bench_resolution", "Resolution", (goals.CACHED_RESOLUTION,), True),
+    "install": ("bench_install", "Install", (goals.HUB_INSTALL,), False),
+    "startup": ("bench_startup", "Start-up", (goals.HUB_LIST,), False),
+    "remote-env": ("bench_remote_env", "Remote env on a bare Ray node", (), True),
 }
 SECTION_TIMEOUT = 900
 

@@ -54,13 +54,15 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
-def embed_images(paths: list[Path], workers: int, backend: str, local: bool) -> np.ndarray:
-    """Decode and embed the images in a pipeline: one unit vector per image."""
-    # A local Ray started from this environment already has the operators and their
-    # requirements: no per-stage runtime_env is needed. On a cluster opshub builds one.
-    options = {"runtime_env": False} if local else {}
+def embed_images(paths: list[Path], workers: int, backend: str) -> np.ndarray:
+    """Decode and embed the images in a pipeline: one unit vector per image.
+
+    Each Ray stage gets its operator's runtime_env from opshub: none on a local Ray
+    started from this environment (it has everything), a pinned pip env on a cluster
+    node that lacks the operator or its requirements.
+    """
     collection = DataCollection(paths).set_parallel(num_worker=workers, backend=backend)
-    vectors = collection.map(ops.image_decode(), **options).map(ops.image_embed(), **options)
+    vectors = collection.map(ops.image_decode()).map(ops.image_embed())
     return np.stack(vectors.to_list())
 
 
@@ -106,7 +108,7 @@ def main() -> None:
             import ray
 
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        vectors = embed_images(paths, args.workers, args.backend, local=address == "local")
+        vectors = embed_images(paths, args.workers, args.backend)
     names = [p.name for p in paths]
     print_neighbours(names, vectors, args.top)
     print_duplicates(names, vectors, args.threshold)

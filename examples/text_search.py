@@ -48,8 +48,7 @@ def embed_corpus(texts: list[str], embedder: Operator, backend: str) -> np.ndarr
     collection = DataCollection(texts)
     if backend != "local":
         collection = collection.set_parallel(num_worker=2, backend=backend)
-    options = {"runtime_env": False} if backend == "ray" else {}  # a local Ray has our env
-    return np.stack(collection.map(embedder, **options).to_list())
+    return np.stack(collection.map(embedder).to_list())  # opshub picks each stage's env
 
 
 def search(corpus: list[str], vectors: np.ndarray, query: np.ndarray,

@@ -12,14 +12,23 @@ from importlib_metadata import PackageNotFoundError, version
 
 from ._config import Settings, load_settings
 from ._exceptions import (
+    CommandFailed,
     ConfigError,
     HubConnectionError,
     HubError,
+    HubResponseError,
+    InvalidDistribution,
     InvalidOperator,
+    ItemError,
     OperatorBroken,
     OperatorConflict,
     OperatorLoadError,
     OperatorNotFound,
+    PinConflict,
+    PipelineError,
+    ProjectNotFound,
+    ResolutionError,
+    ScaffoldError,
 )
 from ._operator import Operator, OperatorSpec, Resources, normalize_name
 from ._plugins import get_plugin_manager
@@ -42,12 +51,16 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
 __all__ = [
+    "CommandFailed",
     "ConfigError",
     "DataCollection",
     "ENTRY_POINT_GROUP",
     "HubConnectionError",
     "HubError",
+    "HubResponseError",
+    "InvalidDistribution",
     "InvalidOperator",
+    "ItemError",
     "Operator",
     "OperatorAccessor",
     "OperatorBroken",
@@ -56,8 +69,13 @@ __all__ = [
     "OperatorNotFound",
     "OperatorRecord",
     "OperatorSpec",
+    "PinConflict",
+    "PipelineError",
+    "ProjectNotFound",
     "Registry",
+    "ResolutionError",
     "Resources",
+    "ScaffoldError",
     "Settings",
     "__version__",
     "get_plugin_manager",

@@ -30,6 +30,37 @@ def interpreter():
     import platform, sys
     return platform.python_version(), sys.platform, platform.machine()
 '''
+_UNSATISFIED_SOURCE = '''
+def unsatisfied(requirements):
+    import importlib.metadata as metadata
+    try:
+        from packaging.requirements import Requirement
+        from packaging.utils import canonicalize_name
+    except ImportError:
+        return list(requirements)
+    missing, seen, todo = [], set(), list(requirements)
+    while todo:
+        req = Requirement(todo.pop())
+        key = (canonicalize_name(req.name), tuple(sorted(req.extras)))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            missing.append(str(req))
+            continue
+        if not req.specifier.contains(dist.version, prereleases=True):
+            missing.append(f"{req} (found {dist.version})")
+            continue
+        for line in dist.requires or []:
+            child = Requirement(line)
+            extras = req.extras | {""}
+            if child.marker is None or any(child.marker.evaluate({"extra": e}) for e in extras):
+                child.marker = None
+                todo.append(str(child))
+    return sorted(missing)
+'''
 _probed: dict[tuple[Any, ...], Any] = {}
 
 
@@ -73,6 +104,24 @@ def node_reports(names: Iterable[str], modules: Iterable[str] = ()
         _probed[key] = ray.get([_run_on(node, probe, names, modules) for node in nodes])
     reports: list[tuple[dict[str, str | None], dict[str, bool]]] = _probed[key]
     return reports
+
+
+def unsatisfied(requirements: Iterable[str]) -> list[str]:
+    """The requirements (walked recursively, with each node's own metadata) that some
+    node does not satisfy; the driver stands for the cluster without a connected Ray."""
+    import ray
+
+    requirements = sorted(set(requirements))
+    fn = _compiled(_UNSATISFIED_SOURCE, "unsatisfied")
+    if not ray.is_initialized():
+        return list(fn(requirements))
+    nodes = _alive_nodes()
+    key = ("unsatisfied", tuple(nodes), tuple(requirements))
+    if key not in _probed:
+        found = ray.get([_run_on(node, fn, requirements) for node in nodes])
+        _probed[key] = sorted({line for lines in found for line in lines})
+    result: list[str] = _probed[key]
+    return result
 
 
 def _alive_nodes() -> list[str]:

@@ -58,18 +58,31 @@ def fused_runtime_env(specs: Sequence[OperatorSpec], *, ship: Ship = "auto",
 
     The target defaults to the connected cluster's interpreter (the driver's without Ray).
     """
+    _check_ship(ship)  # before any resolver or Ray work
     settings = settings or load_settings()
     target = target or _cluster.cluster_target() or Target.current()
+    if ship == "auto" and cluster_has(specs):
+        return None  # every node already runs these operators: no lock, no env
     locks = {s.name: lock_operator(s, target=target, resolver=resolver, settings=settings)
              for s in specs}
     return runtime_env_for(specs, merge(locks), target=target, settings=settings, ship=ship)
 
 
+def cluster_has(specs: Sequence[OperatorSpec]) -> bool:
+    """Whether every node has each operator's distribution at the driver's version, all
+    that it requires (at versions its requirements accept), and opshub itself.
+
+    Checked before locking: a fresh lock would pin the newest releases (torch 2.15 with
+    CUDA wheels where the node has 2.13 CPU), and Ray would build a venv copy for nothing.
+    """
+    wanted = [f"{_dist(s)}=={_version(s)}" for s in specs]
+    return not _cluster.unsatisfied(wanted) and _cluster.survey([], OPSHUB_MODULES).has_modules()
+
+
 def runtime_env_for(specs: Sequence[OperatorSpec], lock: Lock, *, target: Target,
                     settings: Settings, ship: Ship = "auto") -> dict[str, Any] | None:
     """The env that gives every node ``lock`` and the operators' own distributions."""
-    if ship not in SHIP_MODES:
-        raise ConfigError(f"ship={ship!r} is unknown; use one of {SHIP_MODES}")
+    _check_ship(ship)
     base = base_constraints(target)
     packages = lock.without(base).as_dict
     own = {_dist(s): _version(s) for s in specs}
@@ -83,6 +96,11 @@ def runtime_env_for(specs: Sequence[OperatorSpec], lock: Lock, *, target: Target
     shipped = {d for d in own if d not in by_index}
     modules = [*(opshub_paths() if ship_hub else []), *_operator_paths(specs, shipped)]
     return _assemble({**packages, **by_index}, modules, settings, bool(by_index))
+
+
+def _check_ship(ship: str) -> None:
+    if ship not in SHIP_MODES:
+        raise ConfigError(f"ship={ship!r} is unknown; use one of {SHIP_MODES}")
 
 
 def _assemble(packages: dict[str, str], modules: list[Path], settings: Settings,

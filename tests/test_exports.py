@@ -16,3 +16,21 @@ def test_unknown_attribute_is_an_attribute_error():
         assert "no_such_thing" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_every_error_class_is_exported_and_derives_from_hub_error():
+    from hub import _exceptions
+
+    classes = {n for n, v in vars(_exceptions).items() if isinstance(v, type)
+               and issubclass(v, Exception) and v.__module__ == _exceptions.__name__}
+    assert classes <= set(hub.__all__)
+    assert all(issubclass(getattr(hub, n), hub.HubError) for n in classes)
+
+
+def test_importing_hub_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, hub; print(sorted(m for m in ('ray', 'torch', 'requests', 'starlette') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

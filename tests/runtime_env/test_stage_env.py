@@ -37,6 +37,31 @@ def test_no_env_when_the_cluster_already_has_everything(registry) -> None:
     assert fused_runtime_env([registry.get("add-one"), registry.get("running-sum")]) is None
 
 
+def refusing_runner(command):
+    raise AssertionError(f"no resolver may run: {command}")
+
+
+def test_a_satisfied_cluster_needs_no_lock_even_when_newer_releases_exist(registry) -> None:
+    # heavy needs torch; the node has 2.13.0+cpu, PyPI has newer releases with CUDA wheels:
+    # the requirement is checked on the nodes before any resolver runs.
+    spec = registry.get("tensor-sum")
+    assert stage_runtime_env(spec, resolver=UvResolver(refusing_runner)) is None
+
+
+def test_unsatisfied_walks_requirements_on_every_node(registry) -> None:
+    from runtime_env import _cluster
+
+    dep = registry.get("render-row")
+    assert _cluster.unsatisfied([f"{dep.distribution}=={dep.version}"]) == ["tabulate>=0.9"]
+    assert _cluster.unsatisfied(["ray>=99"]) == [f"ray>=99 (found {ray_version()})"]
+
+
+def ray_version() -> str:
+    import ray
+
+    return ray.__version__
+
+
 def test_missing_third_party_package_gets_a_pip_env(registry) -> None:
     env = stage_runtime_env(registry.get("render-row"))
     assert env is not None and round_trip(env) == env
