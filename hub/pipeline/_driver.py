@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from contextlib import closing
 from typing import Any
 
@@ -18,11 +19,25 @@ def run_stage(stage: Stage, items: Iterable[Any], errors: list[ItemFailure]) -> 
     """Yield the stage's outputs, lazily; failed items go by ``stage.options.on_error``."""
     opts = stage.options
     executor = make_executor(opts.backend, opts.num_worker)
-    size = opts.chunk_size or executor.default_chunk_size
+    size = opts.chunk_size or spread_chunk_size(items, executor)
     with closing(executor), _progress(stage, executor) as bar:
         for chunk, outcomes in executor.execute(stage, chunked(items, size)):
             yield from _outputs(stage, chunk, outcomes, errors)
             bar.update(len(outcomes))
+
+
+CHUNKS_PER_WORKER = 4
+
+
+def spread_chunk_size(items: Iterable[Any], executor: Executor) -> int:
+    """The executor's default chunk size, smaller for a short input of known length so
+    that every worker gets chunks (128 images in one 256-item chunk would keep one
+    actor busy and the other idle)."""
+    size = executor.default_chunk_size
+    if not executor.parallel or not isinstance(items, Sized):
+        return size
+    workers = executor.num_worker or os.cpu_count() or 1
+    return max(1, min(size, -(-len(items) // (workers * CHUNKS_PER_WORKER))))
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[Chunk]:

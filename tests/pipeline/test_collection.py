@@ -144,3 +144,15 @@ def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     DataCollection.range(60).map(lambda x: time.sleep(0.03) or x, chunk_size=5,
                                  backend="thread", num_worker=1).to_list()
     assert capsys.readouterr().err == ""  # stderr is not a terminal here
+
+
+def test_short_inputs_are_spread_over_every_worker():
+    from hub.pipeline._driver import spread_chunk_size
+    from hub.pipeline.executors import make_executor
+
+    threads = make_executor("thread", 2)
+    assert spread_chunk_size(list(range(128)), threads) == 16
+    assert spread_chunk_size(list(range(100_000)), threads) == threads.default_chunk_size
+    assert spread_chunk_size(iter(range(128)), threads) == threads.default_chunk_size
+    local = make_executor("local")
+    assert spread_chunk_size(list(range(128)), local) == local.default_chunk_size
