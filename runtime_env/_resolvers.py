@@ -111,8 +111,11 @@ class PipToolsResolver(Resolver):
         with req.open("a") as f:
             f.write(f"-c {con}\n")
         extra = [o for url in indexes[:-1] for o in ("--extra-index-url", url)]
+        # --allow-unsafe: pin setuptools & co. as uv does (pip-tools' announced default),
+        # so both resolvers give the same pins.
         return [sys.executable, "-m", "piptools", "compile", str(req), "--quiet",
                 "--no-header", "--no-annotate", "--strip-extras", "--no-emit-index-url",
+                "--allow-unsafe",
                 "--output-file", str(tmp / "lock.txt"), "--index-url", indexes[-1], *extra]
 
     def _output(self, tmp: Path, done: subprocess.CompletedProcess[str]) -> str:
