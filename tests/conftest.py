@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,14 +51,25 @@ def test_ops_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def test_ops(test_ops_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Put the installed test operators on sys.path (and PYTHONPATH for subprocesses)."""
-    monkeypatch.syspath_prepend(str(test_ops_site))
-    path = os.environ.get("PYTHONPATH")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(test_ops_site), path])))
+def site_on_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], Path]]:
+    """A function that puts a folder of installed distributions on sys.path (and on
+    PYTHONPATH for subprocesses) for the test, so their operators are discovered."""
+
+    def put(site: Path) -> Path:
+        monkeypatch.syspath_prepend(str(site))
+        path = os.environ.get("PYTHONPATH")
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), path])))
+        hub.ops.refresh()
+        return site
+
+    yield put
     hub.ops.refresh()
-    yield test_ops_site
-    hub.ops.refresh()
+
+
+@pytest.fixture
+def test_ops(test_ops_site: Path, site_on_path: Callable[[Path], Path]) -> Path:
+    """The installed test operators, discoverable for this test."""
+    return site_on_path(test_ops_site)
 
 
 # --- a real hub server process --------------------------------------------------------

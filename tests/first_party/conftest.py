@@ -7,10 +7,9 @@ the `test` extra, already in the environment.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,14 +51,9 @@ def first_party_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def first_party(first_party_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Put the installed first-party operators on sys.path (and PYTHONPATH)."""
-    monkeypatch.syspath_prepend(str(first_party_site))
-    path = os.environ.get("PYTHONPATH")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(first_party_site), path])))
-    hub.ops.refresh()
-    yield first_party_site
-    hub.ops.refresh()
+def first_party(first_party_site: Path, site_on_path: Callable[[Path], Path]) -> Path:
+    """The installed first-party operators, discoverable for this test."""
+    return site_on_path(first_party_site)
 
 
 def built_operator(site: Path, name: str) -> hub.Operator:
