@@ -94,7 +94,7 @@ def _validate(wheel: Path) -> WheelInfo:
 def _upload(
     client: HubClient, wheel: Path, info: WheelInfo, skip_existing: bool, progress: bool
 ) -> Published:
-    uploaded = client.upload(wheel, progress=progress, skip_existing=skip_existing)
+    uploaded = client.upload(wheel, progress=progress, skip_existing=skip_existing, info=info)
     operators = tuple(str(op.get("name")) for op in info.operators)
     return Published(info.name, info.version, info.filename, operators,
                      "published" if uploaded else "skipped")

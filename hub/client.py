@@ -16,13 +16,16 @@ import sys
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from ._config import Settings, load_settings
 from ._exceptions import HubConnectionError, HubResponseError, ProjectNotFound
+
+if TYPE_CHECKING:
+    from ._dist import WheelInfo
 
 TIMEOUT = 30.0  # seconds to connect and between bytes; uploads stream, so no total limit
 LOCAL_TOKEN = Path("storage") / "local-token"  # under the data dir, written by `hub serve`
@@ -91,15 +94,17 @@ class HubClient:
         """Undo :meth:`yank`."""
         return self._version_action(name, version, "unyank", {})
 
-    def upload(self, path: Path, *, progress: bool = True, skip_existing: bool = False) -> bool:
-        """Validate a wheel as the hub will, then upload it.
+    def upload(self, path: Path, *, progress: bool = True, skip_existing: bool = False,
+               info: WheelInfo | None = None) -> bool:
+        """Validate a wheel as the hub will (unless ``info`` is its inspection already
+        made), then upload it.
 
         Returns False when ``skip_existing`` and the hub already has a different file of
         that name (an identical re-upload is accepted by the hub and returns True).
         """
         from ._dist import inspect_wheel
 
-        info = inspect_wheel(Path(path))
+        info = info or inspect_wheel(Path(path))
         fields = upload_fields(info.metadata, info.filename, info.sha256)
         try:
             self._upload(Path(path), info.filename, fields, progress)
