@@ -16,7 +16,7 @@ from typing import Any
 from ..._exceptions import PipelineError
 from .._stage import Outcome, Stage, run_chunk
 from ._base import Chunk
-from .ray_common import Job, connect, fetch, first_done
+from .ray_common import Job, RayBackend
 
 
 class StageWorker:
@@ -33,13 +33,11 @@ class StageWorker:
         return run_chunk(self.stage, items)
 
 
-class ActorPool:
+class ActorPool(RayBackend):
     """``size`` actors; each chunk goes to the ready actor with the least work."""
 
     def __init__(self, stage: Stage, options: dict[str, Any], size: int) -> None:
-        self.ray = connect()
-        self.stage = stage
-        self.retries = stage.options.max_retries
+        super().__init__(stage)
         actor = _remote_worker().options(**options, max_restarts=-1, max_task_retries=self.retries)
         self.actors = [actor.remote(stage) for _ in range(size)]
         self.starting = {a.setup.remote(): i for i, a in enumerate(self.actors)}
@@ -54,10 +52,7 @@ class ActorPool:
 
     def result(self, job: Job) -> list[Outcome]:
         self.load[job.worker] -= 1
-        return fetch(self.ray, self.stage, job, self.retries)
-
-    def first_done(self, jobs: list[Job]) -> Job:
-        return first_done(self.ray, jobs)
+        return self.fetch(job)
 
     def close(self) -> None:
         for actor in self.actors:

@@ -31,21 +31,31 @@ class Job:
         return f"{stage.name} on items {self.start}..{self.start + self.size - 1}"
 
 
-def fetch(ray: Any, stage: Stage, job: Job, retries: int) -> list[Outcome]:
-    """The outcomes of one job; Ray's errors become one clear PipelineError."""
-    try:
-        outcomes: list[Outcome] = ray.get(job.ref)
-        return outcomes
-    except ray.exceptions.RayTaskError as exc:
-        raise PipelineError(f"{job.describe(stage)} failed: {exc.cause!r}") from exc
-    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-            ray.exceptions.ObjectLostError) as exc:
-        raise PipelineError(
-            f"{job.describe(stage)}: its worker died and {retries} retries did not help "
-            f"({type(exc).__name__}); raise max_retries= or give the stage more memory"
-        ) from exc
+class RayBackend:
+    """What the task and actor backends share: Ray, the stage, retries, and results."""
 
+    def __init__(self, stage: Stage) -> None:
+        self.ray = connect()
+        self.stage = stage
+        self.retries = stage.options.max_retries
 
-def first_done(ray: Any, jobs: list[Job]) -> Job:
-    ready, _ = ray.wait([job.ref for job in jobs], num_returns=1)
-    return next(job for job in jobs if job.ref == ready[0])
+    def fetch(self, job: Job) -> list[Outcome]:
+        """The outcomes of one job; Ray's errors become one clear PipelineError."""
+        ray = self.ray
+        try:
+            outcomes: list[Outcome] = ray.get(job.ref)
+            return outcomes
+        except ray.exceptions.RayTaskError as exc:
+            raise PipelineError(f"{job.describe(self.stage)} failed: {exc.cause!r}") from exc
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+                ray.exceptions.ObjectLostError) as exc:
+            raise PipelineError(
+                f"{job.describe(self.stage)}: its worker died and {self.retries} retries did "
+                f"not help ({type(exc).__name__}); raise max_retries= or give the stage more "
+                "memory"
+            ) from exc
+
+    def first_done(self, jobs: list[Job]) -> Job:
+        """One finished job of ``jobs`` (waits for the first)."""
+        ready, _ = self.ray.wait([job.ref for job in jobs], num_returns=1)
+        return next(job for job in jobs if job.ref == ready[0])

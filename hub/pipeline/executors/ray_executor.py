@@ -17,7 +17,7 @@ from ..._operator import Operator
 from .._stage import Outcome, Stage, run_chunk
 from ._base import Chunk, ChunkResult, Executor, Window
 from .ray_actors import ActorPool
-from .ray_common import Job, connect, fetch, first_done
+from .ray_common import Job, RayBackend, connect
 
 MAX_DEFAULT_WORKERS = 16
 # Chunks in flight per worker: 4 keeps workers fed while the driver is busy (measured
@@ -109,7 +109,7 @@ def default_workers(ray: Any, options: dict[str, Any]) -> int:
     return max(1, min([MAX_DEFAULT_WORKERS, *counts]))
 
 
-class _Tasks:
+class _Tasks(RayBackend):
     """Each chunk is one Ray task (retried when its worker process dies).
 
     The stage travels pickled once, as bytes with a key: a worker process
@@ -118,9 +118,7 @@ class _Tasks:
     """
 
     def __init__(self, stage: Stage, options: dict[str, Any]) -> None:
-        self.ray = connect()
-        self.stage = stage
-        self.retries = stage.options.max_retries
+        super().__init__(stage)
         self.remote = _remote_run_chunk().options(**options, max_retries=self.retries)
         self.key, self.blob = uuid.uuid4().hex, self.ray.cloudpickle.dumps(stage)
         self.pending: dict[Any, Job] = {}
@@ -132,10 +130,7 @@ class _Tasks:
 
     def result(self, job: Job) -> list[Outcome]:
         self.pending.pop(job.ref, None)
-        return fetch(self.ray, self.stage, job, self.retries)
-
-    def first_done(self, jobs: list[Job]) -> Job:
-        return first_done(self.ray, jobs)
+        return self.fetch(job)
 
     def close(self) -> None:
         for ref in self.pending:
