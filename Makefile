@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test clean
+.PHONY: venv demo test lint clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check hub runtime_env
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -93,7 +93,8 @@ def _on_ray(images: np.ndarray, batch: int) -> dict[str, tuple[float, str]]:
     import ray
 
     temp = tempfile.mkdtemp(prefix="ohi-", dir="/tmp")
-    ray.init(num_cpus=WORKERS, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
+    ray.init(num_cpus=WORKERS, include_dashboard=False,
+             _node_ip_address="127.0.0.1", _temp_dir=temp, log_to_driver=False)
     try:
         return {mode: _ray_rate(embed, images, batch)
                 for mode, embed in ((ON_RAY, _opshub_ray), (RAY_DATA, _ray_data))}

@@ -33,7 +33,8 @@ def _ray_and_local(n: int) -> dict[str, float]:
     import ray
 
     temp = tempfile.mkdtemp(prefix="ohb-", dir="/tmp")
-    ray.init(num_cpus=WORKERS, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
+    ray.init(num_cpus=WORKERS, include_dashboard=False,
+             _node_ip_address="127.0.0.1", _temp_dir=temp, log_to_driver=False)
     try:
         modes = {**po.opshub_modes(n, BATCH, WORKERS), **po.ray_data_modes(n, BATCH, WORKERS)}
         return {mode: po.timed(fn, n) for mode, fn in modes.items()}

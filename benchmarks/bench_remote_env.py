@@ -1,6 +1,6 @@
 """Section 6: first use of an operator's env on a bare Ray node, and the cached second use.
 
-Reuses RUNTIME_ENV's two-node machinery (tests/runtime_env/renv_cluster.py): a head from
+Reuses the tests' two-node machinery (tests/support/cluster.py): a head from
 this venv and a node from a venv holding only ``ray[default]``. Two driver processes in a
 row run image-decode on the bare node with ``stage_runtime_env(spec)``: the first plans
 the lock (a resolver run) and has Ray build the pip env; the second finds both cached.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from _common import ROOT, Section, first_party_site, row
 
-sys.path.insert(0, str(ROOT / "tests" / "runtime_env"))
-from renv_cluster import bare_venv, run_driver, start_cluster  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+from support.cluster import bare_venv, run_driver, start_cluster  # noqa: E402
 
 DRIVER = '''
 import io, json, sys, time

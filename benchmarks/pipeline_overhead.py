@@ -139,7 +139,8 @@ def main() -> None:
     import ray
 
     temp = tempfile.mkdtemp(prefix="opshub-bench-")
-    ray.init(num_cpus=args.workers, include_dashboard=False, _temp_dir=temp,
+    ray.init(num_cpus=args.workers, include_dashboard=False,
+             _node_ip_address="127.0.0.1", _temp_dir=temp,
              log_to_driver=False)
     try:
         modes = {**opshub_modes(n, args.batch, args.workers),

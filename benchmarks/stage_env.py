@@ -39,7 +39,8 @@ def main() -> None:
     env = {"pip": {"packages": [f"six=={installed_version('six')}"], "pip_check": False,
                    "pip_install_options": PIP_OPTIONS}}
     try:
-        ray.init(num_cpus=1, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
+        ray.init(num_cpus=1, include_dashboard=False,
+                 _node_ip_address="127.0.0.1", _temp_dir=temp, log_to_driver=False)
         print(f"none (no env):      {first_call(None):6.2f} s")
         print(f"pip env, cold:      {first_call(env):6.2f} s")
         print(f"pip env, reused:    {first_call(env):6.2f} s")

@@ -107,7 +107,8 @@ def main() -> None:
         if args.backend == "ray":
             import ray
 
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            local = {"_node_ip_address": "127.0.0.1"} if address == "local" else {}
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, **local)
         vectors = embed_images(paths, args.workers, args.backend)
     names = [p.name for p in paths]
     print_neighbours(names, vectors, args.top)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from uv import find_uv_bin
 
 import hub
+from support.hub_server import HubServer, start_hub_server
 
 TESTS = Path(__file__).parent
 TEST_OPERATORS = TESTS / "operators"
@@ -75,71 +72,6 @@ def test_ops(test_ops_site: Path, site_on_path: Callable[[Path], Path]) -> Path:
 # --- a real hub server process --------------------------------------------------------
 
 
-@dataclass
-class HubServer:
-    """A `hub serve` process on a free loopback port, with an upload token."""
-
-    url: str
-    storage: Path
-    token: str
-    process: subprocess.Popen[bytes]
-
-    @property
-    def index_url(self) -> str:
-        return self.url + "/simple/"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_hub_server(storage: Path, token: str | None = None) -> HubServer:
-    """Start `hub serve` on `storage` (creating a token unless given) and wait until healthy."""
-    hub_cmd = [sys.executable, "-m", "hub"]
-    if token is None:
-        out = subprocess.run(
-            [*hub_cmd, "token", "create", "--storage", str(storage)],
-            capture_output=True, text=True, check=True,
-        )
-        token = out.stdout.strip().splitlines()[-1]
-    port = free_port()
-    process = subprocess.Popen(
-        [*hub_cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--storage", str(storage)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    server = HubServer(f"http://127.0.0.1:{port}", storage, token, process)
-    try:
-        _wait_healthy(server, timeout=60)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-def _wait_healthy(server: HubServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"hub serve exited with {server.process.returncode}")
-        try:
-            if requests.get(server.url + "/api/health", timeout=2).ok:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"hub serve did not become healthy in {timeout} s")
-
-
 @pytest.fixture
 def hub_server(tmp_path: Path) -> Iterator[HubServer]:
     """A fresh hub server with empty storage; HUB_URL and HUB_TOKEN point at it."""
@@ -169,7 +101,7 @@ def ray_local(test_ops_site: Path) -> Iterator[Any]:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(test_ops_site), old]))
     try:
         ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(temp),
-                 log_to_driver=False)
+                 _node_ip_address="127.0.0.1", log_to_driver=False)
     finally:
         if old is None:
             del os.environ["PYTHONPATH"]

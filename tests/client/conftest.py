@@ -56,17 +56,3 @@ def hub_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         return out
 
     return run
-
-
-@pytest.fixture
-def start_hub_server(request: pytest.FixtureRequest) -> Callable[..., Any]:
-    """tests/conftest.py's `start_hub_server`, found through pytest's own conftest registry.
-
-    A plain ``from conftest import ...`` picks whichever folder's conftest.py was
-    imported last under that module name, which depends on the test selection.
-    """
-    root = str(TESTS / "conftest.py")
-    for plugin in request.config.pluginmanager.get_plugins():
-        if getattr(plugin, "__file__", None) == root:
-            return plugin.start_hub_server  # type: ignore[no-any-return]
-    raise LookupError(f"{root} is not loaded")

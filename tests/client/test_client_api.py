@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.hub_server import start_hub_server
 
 import hub
 from hub._exceptions import HubResponseError, ProjectNotFound
@@ -33,8 +34,7 @@ def test_write_without_a_token_names_the_fix(hub_server: Any,
     assert HubClient(hub_server.url, hub_server.token).upload(wheels["basic"], progress=False)
 
 
-def test_a_local_hub_needs_no_setup(start_hub_server: Callable[..., Any],
-                                    wheels: dict[str, Path]) -> None:
+def test_a_local_hub_needs_no_setup(wheels: dict[str, Path]) -> None:
     """`hub serve` leaves its first token in the storage; a loopback client picks it up."""
     server = start_hub_server(Path(os.environ["HUB_DATA_DIR"]) / "storage", token="unused")
     try:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from support.cluster import Cluster, run_driver
 
 pytestmark = [pytest.mark.ray, pytest.mark.cluster, pytest.mark.server, pytest.mark.slow]
 
@@ -33,12 +33,11 @@ print(json.dumps({"rows": rows.to_list()}))
 
 @pytest.mark.timeout(600)
 def test_a_stage_runs_a_published_operator_on_a_bare_node(
-    bare_node_cluster: Any, renv_cluster: ModuleType, hub_server: Any, test_ops_site: Path,
+    bare_node_cluster: Cluster, hub_server: Any, test_ops_site: Path,
     tmp_path: Path,
 ) -> None:
     subprocess.run([sys.executable, "-m", "hub", "publish", str(OPERATORS / "dep")],
                    check=True, capture_output=True)
     env = {"HUB_URL": hub_server.url, "HUB_CACHE_DIR": str(tmp_path / "cache")}
-    out = renv_cluster.run_driver(bare_node_cluster, DRIVER, tmp_path / "driver",
-                                  test_ops_site, env)
+    out = run_driver(bare_node_cluster, DRIVER, tmp_path / "driver", test_ops_site, env)
     assert [row["table"] for row in out["rows"]] == ["-  -\n1  2\n-  -", "-  -\n3  4\n-  -"]

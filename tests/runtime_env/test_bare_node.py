@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from renv_cluster import BARE_VENV, TEST_OPERATORS, Cluster, bare_venv, run_driver, start_cluster
+from support.cluster import (
+    BARE_VENV,
+    TEST_OPERATORS,
+    Cluster,
+    bare_venv,
+    run_driver,
+    start_cluster,
+)
 from uv import find_uv_bin
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

@@ -27,7 +27,8 @@ import json, sys
 import ray
 from hub import DataCollection, ops
 
-ray.init(num_cpus=1, include_dashboard=False, _temp_dir=sys.argv[1], log_to_driver=False)
+ray.init(num_cpus=1, include_dashboard=False,
+         _node_ip_address="127.0.0.1", _temp_dir=sys.argv[1], log_to_driver=False)
 try:
     op = ops["word-count"](prefix="> ")
     out = DataCollection(["a", "b", "c"]).set_parallel(1, backend="ray").map(op).to_list()

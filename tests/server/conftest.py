@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from uv import find_uv_bin
@@ -24,16 +23,6 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         subprocess.run([find_uv_bin(), "build", "--wheel", "--quiet", "--out-dir", str(out),
                         str(TEST_OPERATORS / name)], check=True)
     return {name: next(out.glob(f"opshub_test_{name}-*.whl")) for name in BUILT}
-
-
-@pytest.fixture(scope="session")
-def root_conftest(request: pytest.FixtureRequest) -> ModuleType:
-    """tests/conftest.py as pytest loaded it (`import conftest` may find another folder's)."""
-    path = str(TEST_OPERATORS.parent / "conftest.py")
-    for plugin in request.config.pluginmanager.get_plugins():
-        if getattr(plugin, "__file__", None) == path:
-            return plugin  # type: ignore[no-any-return]
-    raise LookupError(f"{path} is not loaded")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
+from support.net import free_port
 
 from hub.cli import main
 from hub.server import Storage, check_token
@@ -32,9 +33,9 @@ def test_token_create_defaults_to_the_data_dir() -> None:
 
 
 @pytest.mark.server
-def test_first_serve_creates_a_local_token_then_reuses_it(tmp_path: Path, root_conftest) -> None:
+def test_first_serve_creates_a_local_token_then_reuses_it(tmp_path: Path) -> None:
     storage = tmp_path / "st"
-    port = root_conftest.free_port()
+    port = free_port()
     token = _serve_once(storage, port)
     local = storage / "local-token"
     assert local.read_text().strip() == token and check_token(Storage(storage), token)

@@ -8,11 +8,11 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import requests
+from support.hub_server import start_hub_server
 
 from hub.server import Storage
 
@@ -71,10 +71,9 @@ def _upload_until_killed(server: Any, data: bytes, halfway: threading.Event,
         pass  # expected: the server was killed
 
 
-def test_sigkill_during_uploads_then_restart(tmp_path: Path, wheels: dict[str, Path],
-                                            root_conftest: ModuleType) -> None:
+def test_sigkill_during_uploads_then_restart(tmp_path: Path, wheels: dict[str, Path]) -> None:
     storage = tmp_path / "storage"
-    server = root_conftest.start_hub_server(storage)
+    server = start_hub_server(storage)
     try:
         for wheel in wheels.values():
             assert upload(server.url, server.token, wheel).ok
@@ -102,7 +101,7 @@ def test_sigkill_during_uploads_then_restart(tmp_path: Path, wheels: dict[str, P
     finally:
         server.stop()
 
-    restarted = root_conftest.start_hub_server(storage, token=server.token)
+    restarted = start_hub_server(storage, token=server.token)
     try:
         served = {}
         for project in ("opshub-test-basic", "opshub-test-broken", "opshub-test-heavy",

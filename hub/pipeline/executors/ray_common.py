@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,11 +11,17 @@ from .._stage import Outcome, Stage
 
 
 def connect() -> Any:
-    """The Ray the user initialised (``ray.init(address=...)``, RAY_ADDRESS), or a local one."""
+    """The Ray the user initialised (``ray.init(address=...)``, RAY_ADDRESS), or a local one.
+
+    A local Ray started here binds 127.0.0.1: it serves this machine only.
+    """
     import ray
 
     if not ray.is_initialized():
-        ray.init()
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init()
+        else:
+            ray.init(_node_ip_address="127.0.0.1")
     return ray
 
 

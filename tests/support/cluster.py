@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ from typing import Any
 
 import ray
 from uv import find_uv_bin
+
+from .net import free_port, port_open
 
 TEST_OPERATORS = Path(__file__).parents[1] / "operators"
 BARE_VENV = Path(tempfile.gettempdir()) / f"opshub-bare-ray-{ray.__version__}-pip"
@@ -95,7 +96,7 @@ def _wait_gone(cluster: Cluster, seconds: float) -> bool:
 
 def start_cluster(bare_python: Path) -> Cluster:
     """Head (this venv, 1 CPU) plus a bare node (resource ``bare``), token auth disabled."""
-    port = _free_port()
+    port = free_port()
     temps = [Path(tempfile.mkdtemp(prefix="oh-", dir="/tmp")) for _ in range(2)]
     cluster = Cluster(f"127.0.0.1:{port}", temps)
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
@@ -137,7 +138,7 @@ def _wait_nodes(cluster: Cluster, count: int, seconds: float = 120) -> None:
     """Wait for the head's port, then (one driver process) for ``count`` alive nodes."""
     host, port = cluster.address.split(":")
     deadline = time.monotonic() + seconds
-    while not _port_open(host, int(port)):
+    while not port_open(host, int(port)):
         if any(p.poll() is not None for p in cluster.starters) or time.monotonic() > deadline:
             raise RuntimeError(f"the Ray head did not start; see {cluster.temps[0]}.log")
         time.sleep(0.3)
@@ -146,18 +147,6 @@ def _wait_nodes(cluster: Cluster, count: int, seconds: float = 120) -> None:
                          cwd=cluster.temps[0])
     if out.returncode != 0:
         raise RuntimeError(f"the cluster did not reach {count} nodes: {out.stderr[-500:]}")
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_driver(cluster: Cluster, source: str, workdir: Path, site: Path,
