@@ -249,10 +249,12 @@ def third_party(project: str, requires: Sequence[str], requires_of: RequiresOf) 
         if req is None or (req.marker is not None and "extra" in str(req.marker)):
             continue
         name = canonicalize_name(req.name)
+        if name in seen:
+            continue
         hub_requires = requires_of(name)
         if hub_requires is None:
             found += [str(req)] if str(req) not in found else []
-        elif name not in seen:
+        else:
             seen.add(name)
             queue += hub_requires
     return found
