@@ -12,7 +12,11 @@ import os
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium's own connections (updates, sync,
@@ -51,3 +55,28 @@ def _apt(command: list[str]) -> None:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ChromiumUnavailable(f"{CHROMIUM} is missing and `{' '.join(command)}` failed "
                                   f"({tail[0]}); run `apt-get install chromium` as root")
+
+
+@dataclass
+class Tab:
+    """A page in a fresh browser context, with everything it reported."""
+
+    page: Page
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def reports(self) -> list[str]:
+        """Console errors and warnings, uncaught errors and dialogs: a sign of script."""
+        return self.console + self.errors + self.dialogs
+
+
+def open_tab(browser: Browser, **context: Any) -> Tab:
+    """A new context (``viewport``, ``java_script_enabled``...) and a page listening to it."""
+    page = browser.new_context(**context).new_page()
+    tab = Tab(page)
+    page.on("console", lambda m: tab.console.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: tab.errors.append(str(e)))
+    page.on("dialog", lambda d: (tab.dialogs.append(f"{d.type}: {d.message}"), d.dismiss()))
+    return tab
