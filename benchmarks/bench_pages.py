@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from server.helpers import upload, wheel_files, write_wheel  # the tests' crafted wheels
 from support.hub_server import HubServer, start_hub_server
 
+from hub.server import Storage, create_token
+
 BASE = "JSON search API, every project (GET /api/search?q=)"
 BIG = "opshub-bench-big"
 BIG_README_MB = 140  # --quick: 14
@@ -38,7 +40,8 @@ README = (ROOT / "operators" / "image-embed" / "README.md").read_text()
 def run(quick: bool, network: bool) -> Section:
     projects, repeat, big_mb = (20, 5, BIG_README_MB // 10) if quick else (200, 30, BIG_README_MB)
     work = Path(tempfile.mkdtemp(prefix="ohp-", dir="/tmp"))
-    server = start_hub_server(work / "storage")
+    token = create_token(Storage(work / "storage"))  # in-process, not `hub token create`
+    server = start_hub_server(work / "storage", token=token)
     try:
         _publish(server, work, projects, big_mb * 1000 * 1000)
         rows = _measure(server, projects, repeat)
