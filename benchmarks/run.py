@@ -37,6 +37,7 @@ SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
     "install": ("bench_install", "Install", (goals.HUB_INSTALL,), False),
     "startup": ("bench_startup", "Start-up", (goals.HUB_LIST,), False),
     "remote-env": ("bench_remote_env", "Remote env on a bare Ray node", (), True),
+    "pages": ("bench_pages", "Web pages", (goals.PAGES,), False),
 }
 SECTION_TIMEOUT = 900
 

@@ -2,7 +2,8 @@
 
 Like a user would, it runs `hub serve` (unless a hub already answers at HUB_URL),
 publishes everything in operators/ to it, installs image-decode and image-embed
-from it into this environment, and runs examples/image_search.py on a local Ray.
+from it into this environment, runs examples/image_search.py on a local Ray, and
+ends with the hub's page of the image-embed operator.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def local_hub() -> Iterator[str]:
 
 
 def main() -> None:
-    with local_hub():
+    with local_hub() as url:
         run("publish", "--skip-existing", *sorted(str(p) for p in (ROOT / "operators").iterdir()))
         run("search", "embed")
         run("install", "image-decode", "image-embed")
@@ -68,6 +69,12 @@ def main() -> None:
         print("\n$ python examples/image_search.py", flush=True)
         subprocess.run([sys.executable, str(ROOT / "examples" / "image_search.py")], check=True,
                        env={**os.environ, "RAY_DEDUP_LOGS": "1"})
+    page = f"{url}/project/image-embed/"
+    if hub_is_up(url):
+        print(f"\nimage-embed on the hub: {page}", flush=True)
+    else:  # this job's own hub stopped with it; the storage stays
+        print(f"\nimage-embed on the hub: {page} (run `hub serve --port "
+              f"{url.rsplit(':', 1)[-1]}` to open it)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`hub serve`: run the hub server (simple index, upload, JSON API) with uvicorn."""
+"""`hub serve`: run the hub server (simple index, upload, JSON API, web pages) with uvicorn."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def default_storage() -> Path:
 @click.option("--max-upload-size", default=100, show_default=True, type=click.IntRange(1),
               help="Largest accepted upload, in MiB.")
 def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> None:
-    """Serve operator wheels to pip, uv and `hub install`; accept uploads with a token."""
+    """Serve operator wheels to pip, uv and `hub install`, and web pages to browsers; accept
+    uploads with a token."""
     import uvicorn
 
     from ..server import Storage, create_app
@@ -39,8 +40,8 @@ def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> N
     storage = storage or default_storage()
     _first_token(Storage(storage))
     app = create_app(storage, max_upload_bytes=max_upload_size * 1024 * 1024)
-    click.echo(f"serving {storage} at http://{host}:{port}/ "
-               f"(index http://{host}:{port}/simple/)")
+    click.echo(f"serving {storage} at http://{host}:{port}/ (web pages; "
+               f"index http://{host}:{port}/simple/)")
     if not _is_loopback(host):
         click.echo(f"warning: {host} is reachable from other machines: reads are open to them "
                    "(uploads still need a token); plain HTTP, so use a TLS proxy in front",

@@ -1,4 +1,4 @@
-"""The hub server: a PEP 503/691 simple index with upload, a JSON API and a home page.
+"""The hub server: a PEP 503/691 simple index with upload, a JSON API and web pages.
 
 >>> from hub.server import create_app
 >>> app = create_app(Path("/tmp/hub-storage"))   # doctest: +SKIP

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -11,6 +12,14 @@ from packaging.version import Version
 from ._storage import FileRecord
 
 FileUrl = Callable[[FileRecord], str]
+
+
+def by_project(records: Iterable[FileRecord]) -> dict[str, list[FileRecord]]:
+    """Records grouped by project, projects sorted by name (each keeps the records' order)."""
+    projects: dict[str, list[FileRecord]] = defaultdict(list)
+    for record in records:
+        projects[record.project].append(record)
+    return dict(sorted(projects.items()))
 
 
 def versions_of(files: Sequence[FileRecord]) -> list[list[FileRecord]]:

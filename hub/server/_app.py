@@ -1,9 +1,8 @@
-"""The ASGI app: routes of the simple index, files, upload, JSON API and home page."""
+"""The ASGI app: routes of the simple index, files, upload, JSON API and web pages."""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,10 @@ from starlette.routing import Route
 
 from .._exceptions import HubError
 from .._operator import normalize_name
-from . import _api, _pages, _simple
+from . import _api, _simple, pages
 from ._errors import RequestRejected
-from ._storage import FileRecord, Storage
+from ._headers import SecurityHeaders
+from ._storage import Storage
 from ._upload import authenticate, receive_upload
 
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # PyPI's default per-file limit
@@ -45,6 +45,7 @@ def create_app(storage: Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTE
     app = Starlette(routes=_routes(), exception_handlers={
         HubError: _hub_error, HTTPException: _http_error, Exception: _server_error,
     })
+    app.add_middleware(SecurityHeaders)
     app.state.storage = store
     app.state.max_upload_bytes = max_upload_bytes
     return app
@@ -52,7 +53,6 @@ def create_app(storage: Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTE
 
 def _routes() -> list[Route]:
     return [
-        Route("/", home, methods=["GET"]),
         Route("/", upload, methods=["POST"]),
         Route("/legacy/", upload, methods=["POST"]),
         Route("/legacy", upload, methods=["POST"]),
@@ -66,19 +66,14 @@ def _routes() -> list[Route]:
         Route("/api/projects/{project}", project_info),
         Route("/api/projects/{project}/{version}/yank", yank, methods=["POST"]),
         Route("/api/projects/{project}/{version}/unyank", yank, methods=["POST"]),
+        # the web pages (issue 15): /, /search, /project/{name}/[{version}/], /static/
+        *pages.routes(),
     ]
 
 
 def _storage(request: Request) -> Storage:
     store: Storage = request.app.state.storage
     return store
-
-
-def _by_project(store: Storage) -> dict[str, list[FileRecord]]:
-    projects: dict[str, list[FileRecord]] = defaultdict(list)
-    for record in store.files():
-        projects[record.project].append(record)
-    return dict(sorted(projects.items()))
 
 
 # --- simple index and files (sync handlers run in Starlette's thread pool) -------------
@@ -166,7 +161,8 @@ async def health(request: Request) -> Response:
 
 def search(request: Request) -> Response:
     query = request.query_params.get("q", "")
-    return JSONResponse(_api.search(query, _by_project(_storage(request))))
+    # the light listing: search never needs a README (issue 11), nor does its page
+    return JSONResponse(_api.search(query, _api.by_project(_storage(request).listing())))
 
 
 def project_info(request: Request) -> Response:
@@ -208,12 +204,6 @@ async def _reason(request: Request) -> str:
     if not isinstance(reason, str):
         raise RequestRejected(400, 'the body must be JSON like {"reason": "why"}')
     return reason
-
-
-def home(request: Request) -> Response:
-    from .. import __version__
-
-    return HTMLResponse(_pages.home_page(_by_project(_storage(request)), __version__))
 
 
 # --- errors: JSON under /api, one plain-text line elsewhere ----------------------------

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,13 @@ _RECORD_COLUMNS = (
     "yanked, yanked_reason"
 )
 TEMP_PREFIX = ".tmp-"
+# The web pages read every record column but the README from one covering index, so SQLite
+# never walks a large README's overflow pages: with a 140 MB README in the table (issue 11)
+# reading 600 light rows took 90 ms from the table and 4 ms from this index. The name
+# follows the columns, so a changed record gets a fresh index on an existing database.
+_LISTING_COLUMNS = [c.strip() for c in _RECORD_COLUMNS.split(",") if c.strip() != "readme"]
+_LISTING_INDEX = "files_listing_" + hashlib.sha256(
+    ",".join(_LISTING_COLUMNS).encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,8 @@ class Storage:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            db.execute(f"CREATE INDEX IF NOT EXISTS {_LISTING_INDEX} ON files "
+                       f"(project, {', '.join(c for c in _LISTING_COLUMNS if c != 'project')})")
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -232,6 +242,38 @@ class Storage:
         """The sha256 hex digests of every valid token."""
         with self._connect() as db:
             return [r["sha256"] for r in db.execute("SELECT sha256 FROM tokens")]
+
+    # --- light reads for the web pages (issue 15) ---------------------------------------
+
+    def listing(self, project: str | None = None) -> list[FileRecord]:
+        """Like :meth:`files`, but ``readme`` is "" and never read (issue 11: the home page
+        took 1 s, five at once 16 s, with a 140 MB README in the database)."""
+        where, args = ("WHERE project = ?", (project,)) if project else ("", ())
+        columns = ", ".join(_LISTING_COLUMNS)
+        with self._connect() as db:
+            rows = db.execute(f"SELECT {columns}, '' AS readme FROM files INDEXED BY "
+                              f"{_LISTING_INDEX} {where} ORDER BY upload_time, filename",
+                              args).fetchall()
+        return [FileRecord.from_row(r) for r in rows]
+
+    def readme(self, project: str, filename: str, max_bytes: int) -> tuple[str, int] | None:
+        """One file's README and its size in bytes (None: no such file); the text is ""
+        when the size is over ``max_bytes``. A blob handle knows the size without reading
+        the body: 0.2 ms for a 140 MB README, where ``length(readme)`` takes 300 ms."""
+        with self._connect() as db:
+            row = db.execute("SELECT rowid FROM files WHERE project = ? AND filename = ?",
+                             (project, filename)).fetchone()
+            if row is None:
+                return None
+            if sys.version_info < (3, 11):  # no blob handles: read it whole
+                data = db.execute("SELECT CAST(readme AS BLOB) FROM files WHERE rowid = ?",
+                                  (row[0],)).fetchone()[0]
+                return (data.decode("utf-8", "replace") if len(data) <= max_bytes else "",
+                        len(data))
+            with db.blobopen("files", "readme", row[0], readonly=True) as blob:
+                size = len(blob)
+                data = blob.read() if size <= max_bytes else b""
+        return data.decode("utf-8", "replace"), size
 
 
 def token_hash(token: str) -> str:

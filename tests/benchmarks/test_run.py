@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
-SECTIONS = ("overhead", "startup", "install")  # the ones that need no network
+SECTIONS = ("overhead", "startup", "install", "pages")  # the ones that need no network
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.server]
 
@@ -45,7 +45,7 @@ def test_markdown_has_machine_every_row_and_every_target(results: tuple[dict, st
         assert all(f"| {r['name']} |" in markdown for r in section["rows"])
     targets = [t for s in data["sections"].values() for t in s["targets"]]
     assert all(f"| {t['target']} | {t['figure']} |" in markdown for t in targets)
-    assert len(targets) == 4  # overhead 2, start-up 1, install 1
+    assert len(targets) == 5  # overhead 2, start-up 1, install 1, pages 1
 
 
 def test_unknown_section_is_refused_with_the_choices() -> None:

@@ -1,4 +1,4 @@
-"""The JSON API (health, search, project info, yank/unyank) and the home page."""
+"""The JSON API (health, search, project info, yank/unyank); the pages are in pages/."""
 
 from __future__ import annotations
 
@@ -105,14 +105,3 @@ def test_yank_errors(hub: AppServer, path, token, body, status, message) -> None
     response = _post(hub, path, hub.token if token == "TOKEN" else token, json=body)
     assert response.status_code == status and message in response.json()["error"]
     assert _get(hub, "/api/projects/opshub-demo").json()["versions"][0]["yanked"] is False
-
-
-def test_home_page_lists_projects_operators_and_versions(hub: AppServer) -> None:
-    _post(hub, "/api/projects/opshub-demo/1.0/yank", hub.token, json={"reason": "old"})
-    page = _get(hub, "/").text
-    assert "add-one, multiply, running-sum, shared-name" in page
-    assert "2.0, <s>1.0</s> (yanked)" in page and "tensor-sum" in page
-
-
-def test_home_page_when_empty(app_server: AppServer) -> None:
-    assert "No operators yet" in _get(app_server, "/").text
