@@ -24,7 +24,7 @@ from _common import OPERATORS, ROOT, Section, median_seconds, row, target, timed
 from _common import run as run_cmd
 
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import HubServer, start_hub_server  # noqa: E402 - the tests' own server helper
+from support.hub_server import HubServer, start_hub_server  # noqa: E402 - the tests' own
 
 PIP = "pip install --index-url <hub>/simple/ image-embed"
 HUB = "hub install --installer pip image-embed"

@@ -28,7 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; reuse the test helpers
 
-from conftest import free_port  # noqa: E402
+from support.net import free_port  # noqa: E402
 from server.helpers import upload, wheel_files, write_wheel  # noqa: E402
 from uv import find_uv_bin  # noqa: E402
 
