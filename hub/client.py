@@ -43,6 +43,7 @@ _VERSION = {"version": str, "yanked": bool, "requires_dist": list, "operators": 
 _FILE = {"filename": str, "url": str, "sha256": str}
 _OPERATOR = {"name": str}
 _SEARCH_RESULT = {"name": str, "version": str, "operators": list}
+_YANKED = {"name": str, "version": str, "yanked": bool}
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 # Core-metadata fields that may repeat, and their legacy-upload form names (as twine sends).
@@ -160,7 +161,8 @@ class HubClient:
         self, name: str, version: str, action: str, body: dict[str, str]
     ) -> dict[str, Any]:
         path = f"/api/projects/{quote(name)}/{quote(version)}/{action}"
-        return self._json("POST", path, json=body, auth=self._auth())
+        answer = self._json("POST", path, json=body, auth=self._auth())
+        return self._expect(answer, _YANKED, path)
 
     def _upload(self, path: Path, filename: str, fields: list[tuple[str, str]],
                 progress: bool) -> None:

@@ -43,7 +43,7 @@ class RecoveryReport:
     reindexed: list[str] = field(default_factory=list)
     unjournaled: list[str] = field(default_factory=list)  # re-indexed with no journal line
     restored_tokens: int = 0
-    restored_yanks: int = 0
+    restored_yanks: set[tuple[str, str]] = field(default_factory=set)  # (project, version)
     quarantined: list[tuple[Path, str]] = field(default_factory=list)  # (now here, why)
     not_followed: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -62,10 +62,12 @@ class RecoveryReport:
             lines.append(f"the database was damaged ({self.database_error}); kept it as "
                          f"{self.database_moved} and rebuilt the index from files/ and the "
                          "journal")
-        if self.restored_tokens or self.restored_yanks or self.local_token_restored:
-            local = " and the local token" if self.local_token_restored else ""
-            lines.append(f"restored {self.restored_tokens} token(s){local} and the yank state "
-                         f"of {self.restored_yanks} version(s) from the journal")
+        restored = [f"{self.restored_tokens} token(s)" if self.restored_tokens else "",
+                    "the local token" if self.local_token_restored else "",
+                    f"the yank state of {len(self.restored_yanks)} version(s)"
+                    if self.restored_yanks else ""]
+        if any(restored):
+            lines.append(f"restored {' and '.join(filter(None, restored))} from the journal")
         return lines
 
     def _file_lines(self) -> list[str]:
@@ -113,7 +115,7 @@ def recover(root: Path) -> tuple[Storage, RecoveryReport]:
     report.journal_unreadable = state.unreadable
     report.restored_tokens = _restore_tokens(store, state)
     _reindex_files(store, state, stamp, report)
-    report.restored_yanks = _restore_yanks(store, state)
+    report.restored_yanks |= _restore_yanks(store, state)
     report.journal_written = _complete_journal(store, state)
     report.local_token_restored = _restore_local_token(store, state)
     report.missing = _missing_files(store)
@@ -158,14 +160,14 @@ def _restore_tokens(store: Storage, state: JournalState) -> int:
     return len(added)
 
 
-def _restore_yanks(store: Storage, state: JournalState) -> int:
+def _restore_yanks(store: Storage, state: JournalState) -> set[tuple[str, str]]:
     """The journal's last word on each version wins over a stale (rolled-back) row."""
     rows = {(r["project"], r["version"]): (bool(r["yanked"]), r["yanked_reason"])
             for r in store.rows()}
-    stale: list[Event] = [y for key, y in state.yanks.items()
-                          if key in rows and rows[key] != (y.yanked, y.reason)]
+    stale = [y for key, y in state.yanks.items()
+             if key in rows and rows[key] != (y.yanked, y.reason)]
     store.restore(stale)
-    return len(stale)
+    return {(y.project, y.version) for y in stale}
 
 
 def _complete_journal(store: Storage, state: JournalState) -> int:
@@ -244,11 +246,13 @@ def _reindex(store: Storage, path: Path, state: JournalState,
         return (f"its sha256 {info.sha256} is not the published one ({journaled.sha256}, "
                 "per the journal)")
     upload_time = journaled.upload_time if journaled else _mtime(path)
+    yank = state.yanks.get((info.name, info.version))
     try:
-        store.index(info, upload_time, state.yanks.get((info.name, info.version)),
-                    journal=journaled is None)
+        store.index(info, upload_time, yank, journal=journaled is None)
     except FileExistsConflict as exc:
         return str(exc)
+    if yank and yank.yanked:
+        report.restored_yanks.add((info.name, info.version))
     report.reindexed.append(info.filename)
     if journaled is None:
         report.unjournaled.append(info.filename)

@@ -38,7 +38,10 @@ def test_a_row_less_wheel_is_re_indexed_with_its_journaled_time_and_yank(tmp_pat
     after = {r.filename: r for r in store.files()}
     assert after == before  # upload time, yank and reason all back
     assert report.reindexed == ["opshub_demo-2.0-py3-none-any.whl"] and not report.unjournaled
-    assert "re-indexed 1 file(s)" in report.lines()[0]
+    assert report.lines() == [
+        "recovery: restored the yank state of 1 version(s) from the journal",
+        ("recovery: re-indexed 1 file(s) that had no database row from their own METADATA: "
+         "opshub_demo-2.0-py3-none-any.whl")]
 
 
 def test_without_a_journal_the_report_says_what_could_not_be_recovered(tmp_path: Path):
