@@ -54,8 +54,8 @@ def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> N
         click.echo(line, err=True)
     _first_token(app.state.storage)
     url = f"http://{host}:{port}"
-    if port:  # clients on this machine find the hub's token through this record
-        _local_hub.write_record(data_dir, port, url, storage)
+    if port:
+        _record(data_dir, port, url, storage)
     click.echo(f"serving {storage} at {url}/ (index {url}/simple/)")
     if not _is_loopback(host):
         click.echo(f"warning: {host} is reachable from other machines: reads are open to them "
@@ -67,6 +67,15 @@ def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> N
     finally:
         if port:
             _local_hub.remove_record(data_dir, port, storage)
+
+
+def _record(data_dir: Path, port: int, url: str, storage: Path) -> None:
+    """Let clients on this machine find the hub's local token (hub._local_hub)."""
+    try:
+        _local_hub.write_record(data_dir, port, url, storage)
+    except OSError as exc:
+        click.echo(f"warning: cannot record this hub in {data_dir} ({exc.strerror or exc}): "
+                   "clients on this machine need HUB_TOKEN", err=True)
 
 
 def _log_to_stderr() -> None:

@@ -63,11 +63,16 @@ class RecoveryReport:
                          f"{self.database_moved} and rebuilt the index from files/ and the "
                          "journal")
         restored = [f"{self.restored_tokens} token(s)" if self.restored_tokens else "",
-                    "the local token" if self.local_token_restored else "",
                     f"the yank state of {len(self.restored_yanks)} version(s)"
                     if self.restored_yanks else ""]
         if any(restored):
             lines.append(f"restored {' and '.join(filter(None, restored))} from the journal")
+        if self.local_token_restored:
+            lines.append("registered the token in local-token again (the database and the "
+                         "journal had lost it)")
+        if self.removed_temporaries:
+            lines.append(f"removed {self.removed_temporaries} unfinished upload(s) from "
+                         "incoming/")
         return lines
 
     def _file_lines(self) -> list[str]:

@@ -28,11 +28,11 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.utils import InvalidWheelFilename
 from packaging.version import InvalidVersion, Version
@@ -44,6 +44,7 @@ from ._errors import FileExistsConflict
 from ._journal import JOURNAL_FILE, Event, FileAdded, Journal, TokenAdded, TokenRevoked, YankSet
 
 logger = logging.getLogger("hub.server")
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -149,18 +150,22 @@ class TokenRecord:
         return "all projects" if self.projects is None else ", ".join(self.projects)
 
 
-def decode_rows(rows: Iterable[sqlite3.Row], reported: set[str] | None = None) -> list[FileRecord]:
-    """Rows as records; a damaged row is skipped and logged (once per name in ``reported``).
+def decode_rows(rows: Iterable[sqlite3.Row], decode: Callable[[sqlite3.Row], T],
+                reported: set[str] | None = None) -> list[T]:
+    """Rows through ``decode`` (e.g. ``FileRecord.from_row``); a row it refuses (ValueError,
+    TypeError, KeyError) is skipped and logged, once per filename in ``reported``.
 
-    Every query that returns file records goes through here, so one bad row costs
-    only itself, never the page or index that lists it (#11).
+    Every query that returns file records goes through here (a lighter listing too,
+    with its own ``decode``), so one bad row costs only itself, never the page or the
+    index that lists it (#11).
     """
     records = []
     for row in rows:
         try:
-            records.append(FileRecord.from_row(row))
+            records.append(decode(row))
         except (ValueError, TypeError, KeyError) as exc:
-            name = repr(row["filename"])
+            columns = row.keys()  # (`in row` would look at the values)
+            name = repr(row["filename"]) if "filename" in columns else "a file"
             if reported is None or name not in reported:
                 logger.warning("skipping the database row of %s: it is damaged (%s: %s); "
                                "run `hub admin check`", name, type(exc).__name__, exc)
@@ -299,14 +304,14 @@ class Storage:
         with self._connect() as db:
             rows = db.execute(f"SELECT {_RECORD_COLUMNS} FROM files {where} "
                               "ORDER BY upload_time, filename", args).fetchall()
-        return decode_rows(rows, self._reported)
+        return decode_rows(rows, FileRecord.from_row, self._reported)
 
     def file(self, project: str, filename: str) -> FileRecord | None:
         """The record of one file of a project, or None."""
         with self._connect() as db:
             rows = db.execute(f"SELECT {_RECORD_COLUMNS} FROM files WHERE project = ? "
                               "AND filename = ?", (project, filename)).fetchall()
-        return next(iter(decode_rows(rows, self._reported)), None)
+        return next(iter(decode_rows(rows, FileRecord.from_row, self._reported)), None)
 
     def metadata(self, project: str, filename: str) -> bytes | None:
         """The METADATA bytes of one file (PEP 658), or None."""
