@@ -14,6 +14,7 @@ from ._config import Settings, load_settings
 from ._exceptions import (
     CommandFailed,
     ConfigError,
+    CorruptDatabase,
     HubConnectionError,
     HubError,
     HubResponseError,
@@ -29,6 +30,7 @@ from ._exceptions import (
     ProjectNotFound,
     ResolutionError,
     ScaffoldError,
+    StorageError,
 )
 from ._operator import Operator, OperatorSpec, Resources, normalize_name
 from ._plugins import get_plugin_manager
@@ -53,6 +55,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 __all__ = [
     "CommandFailed",
     "ConfigError",
+    "CorruptDatabase",
     "DataCollection",
     "ENTRY_POINT_GROUP",
     "HubConnectionError",
@@ -77,6 +80,7 @@ __all__ = [
     "Resources",
     "ScaffoldError",
     "Settings",
+    "StorageError",
     "__version__",
     "get_plugin_manager",
     "hookimpl",

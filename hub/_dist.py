@@ -4,10 +4,12 @@ The hub server checks every upload with :func:`inspect_wheel`, and the client
 runs the same checks before uploading, so a bad wheel fails on the user's
 machine with the same message the server would send. The rules follow PyPI's
 (Warehouse ``forklift/legacy.py``): a safe filename whose name and version match
-METADATA, a real zip (not also a tar) with only STORED/DEFLATED members, unique
-UTF-8 member names, no zip bomb, METADATA, WHEEL and RECORD present; plus ours:
-at least one ``opshub.operators`` entry point. Operators are read with ``ast``
-from the plugin modules, never imported.
+METADATA and in PyPI's canonical form (ASCII, normalized name and version), a
+real zip (not also a tar) with only STORED/DEFLATED members, unique UTF-8 member
+names with ``/`` separators, no zip bomb, METADATA, WHEEL and RECORD present, no
+direct-URL requirements; plus ours: size caps on every member read whole (checked
+before reading it), and at least one ``opshub.operators`` entry point. Operators
+are read with ``ast`` from the plugin modules (size- and depth-capped), never imported.
 
 >>> info = inspect_wheel(Path("dist/my_ops-1.0-py3-none-any.whl"))  # doctest: +SKIP
 >>> info.name, [op["name"] for op in info.operators]                # doctest: +SKIP
@@ -33,7 +35,12 @@ from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_version,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from ._exceptions import InvalidDistribution
@@ -43,12 +50,58 @@ from .hookspecs import ENTRY_POINT_GROUP
 MAX_FILENAME_LENGTH = 255
 MAX_COMPRESSION_RATIO = 50  # uncompressed / compressed, as PyPI
 RATIO_CHECK_ABOVE = 10 * 1024 * 1024  # small wheels may compress well; only large ones are bombs
-_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
+# Members read whole are capped, checked from the zip directory before reading (#11: a
+# 3.3 MB wheel held a 140 MB README; 100 MiB uploads at the 50x ratio would allow 5 GB).
+# PyPI's figures: its descriptions' 95th percentile is 40 KB (Warehouse legacy.py,
+# MAX_DESCRIPTION_LENGTH_TO_BIGQUERY_IN_BYTES) and a summary is at most 512 characters
+# (forklift/metadata.py); the largest METADATA in this repo's venv is 144 KB (pydantic),
+# the largest entry_points.txt 2.4 KB (setuptools), the deepest first-party plugin 7 levels.
+MAX_METADATA_BYTES = 1024 * 1024
+MAX_ENTRY_POINTS_BYTES = 64 * 1024
+MAX_WHEEL_FILE_BYTES = 16 * 1024  # the WHEEL file: a few short lines
+MAX_PLUGIN_SOURCE_BYTES = 256 * 1024  # a plugin module only registers operators
+MAX_PLUGIN_DEPTH = 100  # syntax-tree levels; CPython itself stops at 200 nested brackets
+MAX_SUMMARY_LENGTH = 512  # characters, as PyPI
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z",
+                           re.IGNORECASE | re.ASCII)  # no Kelvin sign (U+212A) for K
 _OPERATOR_KEYS = ("kind", "batch", "description", "num_cpus", "num_gpus", "memory",
                   "inputs", "outputs")
 _REQUIRED_FILES = ("METADATA", "WHEEL", "RECORD")
+# base name -> (cap, the fix); RECORD is checked for presence, never read.
+_READ_CAPS = {
+    "METADATA": (MAX_METADATA_BYTES, "shorten the README (the long description)"),
+    "WHEEL": (MAX_WHEEL_FILE_BYTES, "rebuild the wheel"),
+    "entry_points.txt": (MAX_ENTRY_POINTS_BYTES, "declare fewer entry points"),
+}
+_PLUGIN_FIX = "keep the plugin module light: it only registers operators"
 _CORRUPT = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
             struct.error)
+
+
+@dataclass(frozen=True)
+class ReleaseKey:
+    """What makes a wheel the same artifact as another, whatever its filename spelling.
+
+    Two files conflict when their project, canonical version and build tag are equal
+    and their tag sets overlap (``py3-none-any`` and ``py2.py3-none-any`` would both
+    install on Python 3, so either could be what a user gets for that version).
+    """
+
+    project: str
+    version: str  # canonical: 1.0, 1.0.0 and 01.0 are all "1"
+    build: tuple[int, str] | tuple[()]
+    tags: frozenset[Tag]
+
+    def conflicts_with(self, other: ReleaseKey) -> bool:
+        same = (self.project, self.version, self.build) == (other.project, other.version,
+                                                            other.build)
+        return same and bool(self.tags & other.tags)
+
+
+def release_key(filename: str) -> ReleaseKey:
+    """The :class:`ReleaseKey` of a wheel filename (one that :func:`check_filename` accepts)."""
+    name, version, build, tags = parse_wheel_filename(filename)
+    return ReleaseKey(normalize_name(name), canonicalize_version(version), build, tags)
 
 
 @dataclass(frozen=True)
@@ -122,6 +175,9 @@ def check_filename(filename: str) -> tuple[str, str]:
         _fail(filename, f"the filename must be 1 to {MAX_FILENAME_LENGTH} characters long")
     if any(c in filename for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in filename):
         _fail(filename, "the filename must not contain '/', '\\' or control characters")
+    if not filename.isascii():
+        _fail(filename, "the filename must be ASCII (as PyPI requires); rename the project "
+                        "with ASCII letters, digits, '-', '_' and '.'")
     if filename.endswith((".tar.gz", ".zip", ".tar.bz2", ".egg")):
         _fail(filename, "the hub serves wheels only; build one with `python -m build --wheel`")
     if not filename.endswith(".whl"):
@@ -130,7 +186,22 @@ def check_filename(filename: str) -> tuple[str, str]:
         name, version, _, _ = parse_wheel_filename(filename)
     except (InvalidWheelFilename, InvalidVersion) as exc:
         _fail(filename, f"not a valid wheel filename ({exc}); rebuild it with `python -m build`")
-    return check_project_name(name), str(version)
+    project = check_project_name(name)
+    _check_canonical(filename, project, str(version))
+    return project, str(version)
+
+
+def _check_canonical(filename: str, project: str, version: str) -> None:
+    """PyPI's rule: the filename spells the normalized name and the normalized version."""
+    spelt_name, spelt_version = filename.split("-")[:2]
+    expected = project.replace("-", "_")
+    if spelt_name != expected:
+        _fail(filename, f"the filename must start with the normalized project name "
+                        f"{expected!r}, not {spelt_name!r}; rename it to "
+                        f"{expected}-{filename.split('-', 1)[1]} or rebuild it")
+    if spelt_version != version:
+        _fail(filename, f"the filename must spell the version as {version!r} (PEP 440 "
+                        f"normal form), not {spelt_version!r}; rebuild it")
 
 
 def check_project_name(name: str) -> str:
@@ -165,6 +236,9 @@ def _check_members(filename: str, archive: zipfile.ZipFile) -> None:
             _fail(filename, f"member {member!r} appears twice; each name must be unique")
         if member.startswith("/") or ".." in member.split("/"):
             _fail(filename, f"member {member!r} escapes the archive (absolute or '..' path)")
+        if "\\" in member:
+            _fail(filename, f"member {member!r} contains a backslash; zip paths use '/' "
+                            "(installers would write it differently on Windows) — rebuild it")
         seen.add(member)
 
 
@@ -191,8 +265,23 @@ def _dist_info_files(
         if required not in files:
             _fail(filename, f"{prefix}{required} is missing; a wheel needs METADATA, WHEEL "
                             "and RECORD — rebuild it with `python -m build`")
-    keep = (*_REQUIRED_FILES, "entry_points.txt")
-    return {base: archive.read(member) for base, member in files.items() if base in keep}
+    return {base: _read_capped(filename, archive, files[base], cap, fix)
+            for base, (cap, fix) in _READ_CAPS.items() if base in files}
+
+
+def _read_capped(
+    filename: str, archive: zipfile.ZipFile, member: str, cap: int, fix: str
+) -> bytes:
+    """A member's bytes, refused before reading when the zip directory says it is over ``cap``."""
+    size = archive.getinfo(member).file_size
+    if size <= cap:
+        with archive.open(member) as f:
+            data = f.read(cap + 1)  # the directory's size could lie: never read past the cap
+        if len(data) <= cap:
+            return data
+        size = len(data)
+    _fail(filename, f"{member} is {size:,} bytes, over the hub's limit of {cap:,} bytes for "
+                    f"that file; {fix}")
 
 
 def _dist_info_matches(directory: str, name: str, version: str) -> bool:
@@ -217,13 +306,20 @@ def _parse_metadata(filename: str, raw: bytes, name: str, version: str) -> dict[
         _fail(filename, "METADATA is not valid UTF-8")
     msg = email.parser.Parser(policy=email.policy.compat32).parsestr(text)  # lenient
     meta_name, meta_version = msg.get("Name", ""), msg.get("Version", "")
+    if not _PROJECT_NAME.match(meta_name):  # ASCII only: no Kelvin sign, no long s (#11)
+        _fail(filename, f"METADATA names the project {meta_name!r}: use ASCII letters, "
+                        "digits, '-', '_' and '.', starting and ending with a letter or digit")
     if normalize_name(meta_name) != name:
         _fail(filename, f"the filename names project {name!r} but METADATA says {meta_name!r}")
     if not _same_version(meta_version, version):
         _fail(filename, f"the filename has version {version!r} but METADATA says "
                         f"{meta_version!r}")
+    summary = (msg.get("Summary") or "").strip()
+    if len(summary) > MAX_SUMMARY_LENGTH:
+        _fail(filename, f"the Summary is {len(summary)} characters; PyPI and the hub accept at "
+                        f"most {MAX_SUMMARY_LENGTH} — shorten it (the README holds the details)")
     return {
-        "summary": (msg.get("Summary") or "").strip(),
+        "summary": summary,
         "keywords": _split_keywords(msg.get("Keywords") or ""),
         "requires_dist": _requirements(filename, msg.get_all("Requires-Dist") or []),
         "requires_python": _requires_python(filename, msg.get("Requires-Python")),
@@ -240,9 +336,13 @@ def _split_keywords(value: str) -> list[str]:
 def _requirements(filename: str, lines: list[str]) -> list[str]:
     for line in lines:
         try:
-            Requirement(line)
+            requirement = Requirement(line)
         except InvalidRequirement as exc:
             _fail(filename, f"Requires-Dist {line!r} is not a valid requirement ({exc})")
+        if requirement.url:
+            _fail(filename, f"Requires-Dist {line!r} is a direct URL reference, which the hub "
+                            "refuses as PyPI does (it bypasses every index and hash check); "
+                            f"depend on a released {requirement.name} by name and version")
     return [str(line) for line in lines]
 
 
@@ -294,22 +394,40 @@ def _read_operators(
 
 def _registered_in(filename: str, archive: zipfile.ZipFile, module: str) -> list[dict[str, Any]]:
     """The constant ``register("name", "target", ...)`` calls in a plugin module's source."""
-    source = _module_source(archive, module)
+    source = _module_source(filename, archive, module)
     if source is None:
         return []
+    too_deep = (f"plugin module {module!r} nests deeper than the hub's limit of "
+                f"{MAX_PLUGIN_DEPTH} levels; keep the plugin a few plain register() calls")
     try:
         tree = ast.parse(source, filename=module)
     except (SyntaxError, ValueError) as exc:
         _fail(filename, f"plugin module {module!r} does not parse ({exc}); fix its syntax")
+    except (RecursionError, MemoryError):  # CPython's parser gives up on deep expressions
+        _fail(filename, too_deep)
+    if _depth(tree) > MAX_PLUGIN_DEPTH:
+        _fail(filename, too_deep)
     return [op for node in ast.walk(tree) if (op := _registration(node)) is not None]
 
 
-def _module_source(archive: zipfile.ZipFile, module: str) -> bytes | None:
+def _module_source(filename: str, archive: zipfile.ZipFile, module: str) -> bytes | None:
     base = module.replace(".", "/")
     for candidate in (f"{base}.py", f"{base}/__init__.py"):
         if candidate in archive.namelist():
-            return archive.read(candidate)
+            return _read_capped(filename, archive, candidate, MAX_PLUGIN_SOURCE_BYTES,
+                               _PLUGIN_FIX)
     return None
+
+
+def _depth(tree: ast.AST) -> int:
+    """The deepest nesting of a syntax tree, without recursion (the tree may be hostile)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_PLUGIN_DEPTH:  # past the limit the answer is known
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _registration(node: ast.AST) -> dict[str, Any] | None:

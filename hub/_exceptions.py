@@ -11,6 +11,8 @@
     ├── InvalidDistribution   (also a ValueError)
     ├── HubResponseError
     │   └── ProjectNotFound   (also a KeyError)
+    ├── StorageError          (the hub's storage folder cannot be used)
+    │   └── CorruptDatabase   (its SQLite index is damaged; `hub admin recover` rebuilds it)
     ├── CommandFailed
     ├── ResolutionError       (dependency resolution failed)
     ├── PinConflict           (two operators in one env pin a package differently)
@@ -24,6 +26,7 @@ Every message names the thing, the rule that failed and the fix.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class HubError(Exception):
@@ -134,6 +137,26 @@ class ProjectNotFound(HubResponseError, KeyError):
         return str(self.args[0])
 
 
+class StorageError(HubError):
+    """Raised when the hub's storage folder cannot be used (not writable, not a folder)."""
+
+    def __init__(self, message: str, root: Path) -> None:
+        self.root = root
+        super().__init__(message)
+
+
+class CorruptDatabase(StorageError):
+    """Raised when the storage's SQLite index cannot be read; its files are intact."""
+
+    def __init__(self, root: Path, error: str) -> None:
+        self.error = error
+        super().__init__(
+            f"the hub's database in {root} is damaged ({error}); run `hub admin recover "
+            f"--storage {root}` (or start `hub serve`): it keeps the damaged copy in "
+            "quarantine/ and rebuilds the index from files/ and the journal", root,
+        )
+
+
 class CommandFailed(HubError):
     """Raised when an external command (a wheel build, uv or pip) exits with an error."""
 
@@ -162,16 +185,23 @@ class ResolutionError(HubError):
 
 
 class PinConflict(HubError):
-    """Raised when operators that must share one env pin a package at different versions."""
+    """Raised when operators that must share one env pin a package at different versions.
 
-    def __init__(self, package: str, pins: Sequence[tuple[str, str]]) -> None:
+    Each pin is ``(operator, version)``, or ``(operator, specifier)`` such as ``">=2"``.
+    """
+
+    def __init__(self, package: str, pins: Sequence[tuple[str, str]],
+                 fix: str = "run them in separate stages (each gets its own env) or align "
+                            "the pins") -> None:
         self.package = package
         self.pins = list(pins)
-        who = " but ".join(f"operator {op!r} pins {package}=={v}" for op, v in self.pins)
-        super().__init__(
-            f"{who}; they cannot share one env — run them in separate stages "
-            "(each gets its own env) or align the pins"
-        )
+        who = " but ".join(f"operator {op!r} pins {package}{_specifier(v)}"
+                           for op, v in self.pins)
+        super().__init__(f"{who}; they cannot share one env — {fix}")
+
+
+def _specifier(pin: str) -> str:
+    return pin if pin[:1] in "=<>!~" else f"=={pin}"
 
 
 class PipelineError(HubError):

@@ -3,7 +3,10 @@
 Installs run uv (or pip) in a subprocess against a chosen interpreter. With uv the
 hub is an explicit first index and uv's ``first-index`` strategy takes every
 name the hub knows from the hub only: a same-named package on PyPI can never
-win (dependency confusion). Third-party dependencies come from the default index.
+win (dependency confusion). pip has no such strategy, so it resolves in a dry run
+that is checked, then installs exactly the checked files (:mod:`hub._pip_install`).
+Third-party dependencies come from the default index. Requested projects whose
+pins contradict each other are refused before any installer runs, naming both.
 Uninstall maps names through entry-point metadata and never imports operator code.
 """
 
@@ -16,18 +19,37 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from ._environment import Row, interpreter, operator_entry_points, operators_in
-from ._exceptions import HubError, HubResponseError, ProjectNotFound
+from ._exceptions import HubError, HubResponseError, PinConflict, ProjectNotFound
+from ._pip_install import pip_install
 from ._tools import find_uv, run
 
 if TYPE_CHECKING:
     from .client import HubClient
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
-_REMOVAL = re.compile(r"^ - (([A-Za-z0-9._-]+)==\S+)$", re.M)  # uv's plan: " - torch==2.13.0"
+_REMOVAL = re.compile(r"^ - (([A-Za-z0-9._-]+)==\S+)$", re.MULTILINE)  # " - torch==2.13.0"
+PIN_FIX = ("install them into separate environments (--python), or run them from the hub "
+           "in separate pipeline stages (each stage gets its own env)")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A requirement checked against the hub: as typed, with the project's name, and the
+    project's JSON (``GET /api/projects/{name}``)."""
+
+    asked: str
+    requirement: Requirement
+    project: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.requirement)
 
 
 @dataclass(frozen=True)
@@ -57,20 +79,25 @@ def install(
     other than the requested ones (an upgrade or downgrade of, say, torch) is
     refused before anything changes (uv only: pip has no such plan).
     """
+    wanted = [resolve_requirement(r, client) for r in requirements]
+    check_pins(wanted)
     python = interpreter(python)
-    reqs = [resolve_requirement(r, client) for r in requirements]
+    reqs = [w.text for w in wanted]
     installer = installer or default_installer()
-    command = install_command(reqs, client.index_url, python, installer)
-    if installer == "uv" and not allow_changes:
-        check_plan(command, reqs)
     before = operators_in(python)
-    run("installing " + ", ".join(reqs), command, echo=True)
+    if installer == "pip":
+        pip_install(reqs, client, python, _extra_index())
+    else:
+        command = install_command(reqs, client.index_url, python, installer)
+        if not allow_changes:
+            check_plan(command, reqs)
+        run("installing " + ", ".join(reqs), command, echo=True)
     after = operators_in(python)
     return Change(tuple(reqs), added=tuple(sorted(after - before)),
                   removed=tuple(sorted(before - after)))
 
 
-def resolve_requirement(text: str, client: HubClient) -> str:
+def resolve_requirement(text: str, client: HubClient) -> Wanted:
     """Check a requirement against the hub; an operator name becomes its project."""
     try:
         req = Requirement(text)
@@ -78,10 +105,48 @@ def resolve_requirement(text: str, client: HubClient) -> str:
         raise HubError(
             f"{text!r} is not a requirement — write NAME or NAME==VERSION"
         ) from None
-    name = canonicalize_name(req.name)
-    project = find_project(name, client)
+    if req.url:
+        raise HubError(f"{text!r} is a URL; `hub install` installs hub projects by name")
+    project = find_project(canonicalize_name(req.name), client)
     _check_versions(project, req)
-    return str(req).replace(req.name, project["name"], 1)
+    req.name = project["name"]
+    return Wanted(text, req, project)
+
+
+def check_pins(wanted: Sequence[Wanted]) -> None:
+    """Refuse requests whose releases pin one package in ways no version satisfies."""
+    seen: dict[str, tuple[str, Requirement]] = {}  # package -> (who asked, its requirement)
+    for item in wanted:
+        for req in _release_requirements(item):
+            package = canonicalize_name(req.name)
+            if package in seen and _contradict(seen[package][1], req):
+                raise PinConflict(package, [(seen[package][0], str(seen[package][1].specifier)),
+                                            (item.asked, str(req.specifier))], fix=PIN_FIX)
+            seen.setdefault(package, (item.asked, req))
+
+
+def _release_requirements(item: Wanted) -> list[Requirement]:
+    """The requirements of the release an installer would pick for ``item`` (newest match)."""
+    releases = [r for r in item.project["versions"]
+                if item.requirement.specifier.contains(r["version"], prereleases=True)]
+    usable = [r for r in releases if not r["yanked"]] or releases
+    if not usable:
+        return []
+    release = max(usable, key=lambda r: Version(r["version"]))
+    env = {k: str(v) for k, v in default_environment().items()}  # hub's own interpreter
+    env["extra"] = ""
+    reqs = [Requirement(line) for line in release["requires_dist"]]
+    return [r for r in reqs if r.marker is None or r.marker.evaluate(env)]
+
+
+def _contradict(a: Requirement, b: Requirement) -> bool:
+    """Whether an exact pin on one side is outside the other side's specifier."""
+    for pinned, other in ((a, b), (b, a)):
+        exact = [s.version for s in pinned.specifier if s.operator in ("==", "===")
+                 and "*" not in s.version]
+        if exact and not other.specifier.contains(exact[0], prereleases=True):
+            return True
+    return False
 
 
 def find_project(name: str, client: HubClient) -> dict[str, Any]:
@@ -145,10 +210,14 @@ def install_command(reqs: Sequence[str], index_url: str, python: str, installer:
     if installer == "uv":
         return [_uv(), "pip", "install", "--python", python, "--index", index_url,
                 "--index-strategy", "first-index", *reqs]
-    # pip has no index priority (pip#8606): the hub is the main index, the default one extra.
-    extra = os.environ.get("PIP_INDEX_URL") or PYPI_SIMPLE
+    # pip has no index priority (pip#8606): the hub is the main index, the default one extra;
+    # `hub install` itself runs pip through _pip_install, which checks where names come from.
     return [python, "-m", "pip", "install", "--index-url", index_url,
-            "--extra-index-url", extra, *reqs]
+            "--extra-index-url", _extra_index(), *reqs]
+
+
+def _extra_index() -> str:
+    return os.environ.get("PIP_INDEX_URL") or PYPI_SIMPLE
 
 
 def uninstall(names: Sequence[str], *, python: str | None = None,

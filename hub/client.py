@@ -6,13 +6,20 @@
 
 requests exceptions never leave this module: a hub that cannot be reached
 raises :class:`HubConnectionError`, an error status :class:`HubResponseError`
-(:class:`ProjectNotFound` for an unknown project), each one line naming the URL.
+(:class:`ProjectNotFound` for an unknown project), and so does JSON of a shape
+the client does not expect, each one line naming the URL.
+
+With no token configured, the client finds the local hub `hub serve` recorded for
+the URL's port (:mod:`hub._local_hub`) and sends its token only after the server
+proved it is that hub.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import sys
+from collections.abc import Mapping
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
@@ -21,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from . import _local_hub
 from ._config import Settings, load_settings
 from ._exceptions import HubConnectionError, HubResponseError, ProjectNotFound
 
@@ -28,7 +36,15 @@ if TYPE_CHECKING:
     from ._dist import WheelInfo
 
 TIMEOUT = 30.0  # seconds to connect and between bytes; uploads stream, so no total limit
-LOCAL_TOKEN = Path("storage") / "local-token"  # under the data dir, written by `hub serve`
+# The fields of the JSON API that clients rely on (added fields are fine).
+_PROJECT = {"name": str, "latest": str, "versions": list}
+_VERSION = {"version": str, "yanked": bool, "requires_dist": list, "operators": list,
+            "files": list}
+_FILE = {"filename": str, "url": str, "sha256": str}
+_OPERATOR = {"name": str}
+_SEARCH_RESULT = {"name": str, "version": str, "operators": list}
+_YANKED = {"name": str, "version": str, "yanked": bool}
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 # Core-metadata fields that may repeat, and their legacy-upload form names (as twine sends).
 _MULTI = {
@@ -49,17 +65,21 @@ class HubClient:
     """
 
     def __init__(
-        self, url: str, token: str | None = None, session: requests.Session | None = None
+        self, url: str, token: str | None = None, session: requests.Session | None = None,
+        local: _local_hub.LocalHub | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
+        self.local = local  # its token is sent only once the server proved to be that hub
         self.session = session or requests.Session()
+        self._local_proven = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> HubClient:
         """A client for HUB_URL, with HUB_TOKEN or, on a loopback hub, its local token."""
         settings = settings or load_settings()
-        return cls(settings.url, settings.token or local_token(settings))
+        local = None if settings.token else local_hub(settings)
+        return cls(settings.url, settings.token, local=local)
 
     @property
     def index_url(self) -> str:
@@ -68,23 +88,39 @@ class HubClient:
 
     def health(self) -> dict[str, Any]:
         """The server's status, version and number of projects."""
-        return self._json("GET", "/api/health")
+        return self._expect(self._json("GET", "/api/health"), {"status": str}, "/api/health")
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """Projects whose name, summary or keywords match ``query``."""
-        results: list[dict[str, Any]] = self._json(
-            "GET", "/api/search", params={"q": query}
-        )["results"]
+        data = self._expect(self._json("GET", "/api/search", params={"q": query}),
+                            {"results": list}, "/api/search")
+        results: list[dict[str, Any]] = data["results"]
+        for result in results:
+            self._expect(result, _SEARCH_RESULT, "/api/search")
         return results
+
+    def projects(self) -> list[str]:
+        """The normalized name of every project on the hub (its PEP 691 index)."""
+        data = self._expect(self._json("GET", "/simple/", headers={"Accept": _SIMPLE_JSON}),
+                            {"projects": list}, "/simple/")
+        return [self._expect(p, {"name": str}, "/simple/")["name"] for p in data["projects"]]
 
     def project(self, name: str) -> dict[str, Any]:
         """Everything the hub knows about a project; :class:`ProjectNotFound` if nothing."""
+        path = f"/api/projects/{quote(name)}"
         try:
-            return self._json("GET", f"/api/projects/{quote(name)}")
+            data = self._json("GET", path)
         except HubResponseError as exc:
             if exc.status == 404:
                 raise ProjectNotFound(name, self.url) from None
             raise
+        for release in self._expect(data, _PROJECT, path)["versions"]:
+            self._expect(release, _VERSION, path)
+            for file in release["files"]:
+                self._expect(file, _FILE, path)
+            for operator in release["operators"]:
+                self._expect(operator, _OPERATOR, path)
+        return data
 
     def yank(self, name: str, version: str, reason: str = "") -> dict[str, Any]:
         """Mark a version yanked (PEP 592): installers skip it unless pinned with ``==``."""
@@ -125,7 +161,8 @@ class HubClient:
         self, name: str, version: str, action: str, body: dict[str, str]
     ) -> dict[str, Any]:
         path = f"/api/projects/{quote(name)}/{quote(version)}/{action}"
-        return self._json("POST", path, json=body, auth=self._auth())
+        answer = self._json("POST", path, json=body, auth=self._auth())
+        return self._expect(answer, _YANKED, path)
 
     def _upload(self, path: Path, filename: str, fields: list[tuple[str, str]],
                 progress: bool) -> None:
@@ -149,7 +186,44 @@ class HubClient:
                               headers={"Content-Type": monitor.content_type})
 
     def _auth(self) -> tuple[str, str] | None:
-        return ("__token__", self.token) if self.token else None
+        token = self.token or self._local_token()
+        return ("__token__", token) if token else None
+
+    def _local_token(self) -> str | None:
+        token = self.local.token() if self.local else None
+        if token and not self._local_proven:
+            self._prove_local()
+            self._local_proven = True
+        return token
+
+    def _prove_local(self) -> None:
+        """Refuse to send the local token to anything but the hub that wrote it (#11)."""
+        assert self.local is not None
+        key, challenge = self.local.key(), _local_hub.new_challenge()
+        try:
+            answer = self._json("GET", _local_hub.PROOF_PATH, params={"challenge": challenge})
+        except HubResponseError:
+            answer = {}
+        given = answer.get("proof")
+        expected = _local_hub.proof(key, challenge, self.local.port) if key else ""
+        if not (expected and isinstance(given, str) and hmac.compare_digest(given, expected)):
+            raise HubConnectionError(
+                f"not sending the local token of {self.local.storage} to {self.url}: what "
+                "answers there did not prove to be the hub that wrote it (another program on "
+                f"port {self.local.port}?) — start `hub serve` there, or set HUB_TOKEN to send "
+                "a token on purpose", self.url)
+
+    def _expect(self, data: Any, fields: Mapping[str, type], path: str) -> dict[str, Any]:
+        """``data`` if it is an object holding ``fields`` with those types, else one line."""
+        wrong = [k for k, t in fields.items() if not isinstance(data, dict)
+                 or not isinstance(data.get(k), t)]
+        if wrong:
+            raise HubResponseError(
+                f"{self.url}{path} answered JSON of an unexpected shape ({wrong[0]!r} is "
+                f"missing or not a {fields[wrong[0]].__name__}) — is HUB_URL an opshub hub of "
+                "a compatible version?", self.url, 200)
+        result: dict[str, Any] = data
+        return result
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._request(method, path, **kwargs)
@@ -183,14 +257,11 @@ class HubClient:
         return response
 
 
-def local_token(settings: Settings) -> str | None:
-    """The token `hub serve` leaves for clients on its own machine (loopback hubs only)."""
+def local_hub(settings: Settings) -> _local_hub.LocalHub | None:
+    """The hub `hub serve` recorded for HUB_URL's port on this machine (loopback URLs only)."""
     if not is_loopback(settings.url):
         return None
-    try:
-        return (settings.data_dir / LOCAL_TOKEN).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
+    return _local_hub.find(settings.data_dir, settings.url)
 
 
 def is_loopback(url: str) -> bool:

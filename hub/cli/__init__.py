@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "yank": "hub.cli.yank_cmd:yank",
     "unyank": "hub.cli.yank_cmd:unyank",
     "new": "hub.cli.new_cmd:new_operator",
+    "admin": "hub.cli.admin_cmd:admin",
 }
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from .. import _local_hub
 from .._config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from .._exceptions import HubError
 
@@ -21,32 +23,69 @@ def default_storage() -> Path:
     return load_settings().data_dir / "storage"
 
 
+STORAGE_OPTION = click.option(
+    "--storage", type=click.Path(file_okay=False, path_type=Path),
+    help="Storage directory [default: <data dir>/storage].")
+
+
 @click.command("serve")
 @click.option("--host", default=DEFAULT_HOST, show_default=True,
               help="Interface to bind; the default serves this machine only.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--storage", type=click.Path(file_okay=False, path_type=Path),
-              help="Storage directory [default: <data dir>/storage].")
+@STORAGE_OPTION
 @click.option("--max-upload-size", default=100, show_default=True, type=click.IntRange(1),
               help="Largest accepted upload, in MiB.")
 def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> None:
     """Serve operator wheels to pip, uv and `hub install`, and web pages to browsers; accept
-    uploads with a token."""
+    uploads with a token.
+
+    At start the storage is recovered (a lost or damaged database is rebuilt from
+    files/ and the journal; nothing is deleted) and each finding printed on stderr.
+    """
     import uvicorn
 
-    from ..server import Storage, create_app
+    from ..server import create_app
 
     _check_free(host, port)
+    data_dir = load_settings().data_dir
     storage = storage or default_storage()
-    _first_token(Storage(storage))
-    app = create_app(storage, max_upload_bytes=max_upload_size * 1024 * 1024)
-    click.echo(f"serving {storage} at http://{host}:{port}/ (web pages; "
-               f"index http://{host}:{port}/simple/)")
+    app = create_app(storage, max_upload_bytes=max_upload_size * 1024 * 1024,
+                     local_port=port or None)
+    for line in app.state.recovery.lines():
+        click.echo(line, err=True)
+    _first_token(app.state.storage)
+    url = f"http://{host}:{port}"
+    if port:
+        _record(data_dir, port, url, storage)
+    click.echo(f"serving {storage} at {url}/ (web pages; index {url}/simple/)")
     if not _is_loopback(host):
         click.echo(f"warning: {host} is reachable from other machines: reads are open to them "
                    "(uploads still need a token); plain HTTP, so use a TLS proxy in front",
                    err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    _log_to_stderr()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if port:
+            _local_hub.remove_record(data_dir, port, storage)
+
+
+def _record(data_dir: Path, port: int, url: str, storage: Path) -> None:
+    """Let clients on this machine find the hub's local token (hub._local_hub)."""
+    try:
+        _local_hub.write_record(data_dir, port, url, storage)
+    except OSError as exc:
+        click.echo(f"warning: cannot record this hub in {data_dir} ({exc.strerror or exc}): "
+                   "clients on this machine need HUB_TOKEN", err=True)
+
+
+def _log_to_stderr() -> None:
+    """The server's own warnings (skipped rows, missing files, 500s) go where uvicorn's go."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("hub.server")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _first_token(store: Storage) -> None:

@@ -10,18 +10,33 @@ from __future__ import annotations
 
 from ._app import DEFAULT_MAX_UPLOAD_BYTES, create_app
 from ._errors import FileExistsConflict, RequestRejected
-from ._storage import FileRecord, Storage
-from ._tokens import LOCAL_TOKEN_FILE, check_token, create_token, write_local_token
+from ._recovery import CheckReport, RecoveryReport, check, recover
+from ._storage import FileRecord, Storage, TokenRecord
+from ._tokens import (
+    LOCAL_TOKEN_FILE,
+    check_token,
+    create_token,
+    find_token,
+    revoke_token,
+    write_local_token,
+)
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_BYTES",
     "LOCAL_TOKEN_FILE",
+    "CheckReport",
     "FileExistsConflict",
     "FileRecord",
+    "RecoveryReport",
     "RequestRejected",
     "Storage",
+    "TokenRecord",
+    "check",
     "check_token",
     "create_app",
     "create_token",
+    "find_token",
+    "recover",
+    "revoke_token",
     "write_local_token",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +22,41 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from .._exceptions import HubError
+from .. import _local_hub
+from .._exceptions import HubError, StorageError
 from .._operator import normalize_name
 from . import _api, _simple, pages
 from ._errors import RequestRejected
 from ._headers import SecurityHeaders
+from ._recovery import recover
 from ._storage import Storage
-from ._upload import authenticate, receive_upload
+from ._upload import authenticate, receive_upload, require_scope
 
-DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # PyPI's default per-file limit
+DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # PyPI's default per-file limit (100 MiB)
+logger = logging.getLogger("hub.server")
 
 
-def create_app(storage: Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Starlette:
+def create_app(storage: Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+               local_port: int | None = None) -> Starlette:
     """The hub as an ASGI app over the storage directory ``storage`` (created if missing).
 
-    Files a crash left without a database row are removed first.
+    The storage is recovered first (:func:`hub.server._recovery.recover`; what it did
+    is ``app.state.recovery``). With ``local_port`` (the port `hub serve` listens on)
+    the app proves itself to same-machine clients before they send the local token.
 
     >>> app = create_app(Path("/tmp/hub-storage"))     # doctest: +SKIP
     >>> uvicorn.run(app, host="127.0.0.1", port=8470)  # doctest: +SKIP
     """
-    store = Storage(storage)
-    store.recover()
+    store, report = recover(storage)
     app = Starlette(routes=_routes(), exception_handlers={
         HubError: _hub_error, HTTPException: _http_error, Exception: _server_error,
     })
     app.add_middleware(SecurityHeaders)
     app.state.storage = store
+    app.state.recovery = report
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.local_port = local_port
+    app.state.local_key = _local_hub.local_key(store.root) if local_port else None
     return app
 
 
@@ -62,6 +71,7 @@ def _routes() -> list[Route]:
         Route("/simple/{project}", simple_redirect),
         Route("/files/{project}/{filename}", download),
         Route("/api/health", health),
+        Route(_local_hub.PROOF_PATH, local_proof),
         Route("/api/search", search),
         Route("/api/projects/{project}", project_info),
         Route("/api/projects/{project}/{version}/yank", yank, methods=["POST"]),
@@ -130,10 +140,18 @@ def download(request: Request) -> Response:
         if metadata is None:
             raise HTTPException(404, f"no file {filename!r} in project {project!r}")
         return Response(metadata, media_type="application/octet-stream")
-    record = store.file(project, filename)
-    if record is None:
+    if store.file(project, filename) is None:
         raise HTTPException(404, f"no file {filename!r} in project {project!r}")
-    return FileResponse(store.path_of(project, filename), media_type="application/octet-stream",
+    try:
+        path = store.path_of(project, filename)
+    except ValueError:
+        path = None
+    if path is None or path.is_symlink() or not path.is_file():
+        logger.error("%s/%s is listed but missing from the storage; run `hub admin check`",
+                     project, filename)
+        raise HTTPException(404, f"{filename} is listed but missing from the hub's storage; "
+                                 "tell the hub's admin (`hub admin check` finds it)")
+    return FileResponse(path, media_type="application/octet-stream",
                         headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
@@ -142,8 +160,8 @@ def download(request: Request) -> Response:
 
 async def upload(request: Request) -> Response:
     store = _storage(request)
-    await run_in_threadpool(authenticate, request, store)
-    result = await receive_upload(request, store, request.app.state.max_upload_bytes)
+    token = await run_in_threadpool(authenticate, request, store)
+    result = await receive_upload(request, store, request.app.state.max_upload_bytes, token)
     return PlainTextResponse(result.message + "\n")
 
 
@@ -174,10 +192,23 @@ def project_info(request: Request) -> Response:
     return JSONResponse(_api.project_info(name, files, lambda f: f"{base}/{_simple.file_path(f)}"))
 
 
+def local_proof(request: Request) -> Response:
+    """Prove to a same-machine client that this is the hub that wrote its local token."""
+    key, port = request.app.state.local_key, request.app.state.local_port
+    challenge = request.query_params.get("challenge", "")
+    if key is None:
+        raise HTTPException(404, "this hub keeps no local token (it was not started by "
+                                 "`hub serve` on a known port); set HUB_TOKEN")
+    if not 16 <= len(challenge) <= 128:
+        raise RequestRejected(400, "send ?challenge= with 16 to 128 random characters")
+    return JSONResponse({"port": port, "proof": _local_hub.proof(key, challenge, port)})
+
+
 async def yank(request: Request) -> Response:
     store = _storage(request)
-    await run_in_threadpool(authenticate, request, store)
+    token = await run_in_threadpool(authenticate, request, store)
     name = normalize_name(request.path_params["project"])
+    require_scope(token, name)
     version = _version(request.path_params["version"])
     yanked = request.url.path.endswith("/yank")
     reason = await _reason(request) if yanked else ""
@@ -210,6 +241,8 @@ async def _reason(request: Request) -> str:
 
 
 async def _hub_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StorageError):  # the server's fault, and its message holds paths
+        return await _server_error(request, exc)
     status = exc.status if isinstance(exc, RequestRejected) else 400
     return _error(request, status, str(exc))
 
@@ -220,7 +253,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    return _error(request, 500, f"internal error: {type(exc).__name__}: {exc}")
+    # The body never shows internals (paths, SQL, a traceback): the log has them (#11).
+    # Starlette re-raises after this answer, so uvicorn logs the traceback next.
+    logger.error("%s %s failed: %s: %s", request.method, request.url.path,
+                 type(exc).__name__, exc)
+    return _error(request, 500, f"internal error while answering {request.method} "
+                                f"{request.url.path}; the details are in the hub's log")
 
 
 def _error(request: Request, status: int, message: str) -> Response:

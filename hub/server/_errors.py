@@ -19,12 +19,27 @@ class RequestRejected(HubError):
 
 
 class FileExistsConflict(RequestRejected):
-    """Raised when an upload reuses a filename with different bytes (versions are immutable)."""
+    """Raised when an upload would change a published release (versions are immutable).
 
-    def __init__(self, filename: str) -> None:
+    Either the filename holds different bytes, or ``existing`` is another file of the
+    same release (same project, canonical version, build tag and an overlapping tag),
+    or ``unexplained``: a file of that name lies in the storage without a record.
+    """
+
+    def __init__(self, filename: str, existing: str | None = None,
+                 unexplained: bool = False) -> None:
         self.filename = filename
+        self.existing = existing
+        if existing:
+            what = (f"{existing} already is that release (same version and tags); one "
+                    "release cannot hold two files for the same tags")
+        elif unexplained:
+            what = ("a file of that name is in the hub's storage without a record; the "
+                    "hub's admin should run `hub admin check`")
+        else:
+            what = f"{filename} was published with different content"
         super().__init__(
             409,
-            f"File already exists: {filename} was published with different content; "
-            "published files are immutable — bump the version and upload again",
+            f"File already exists: {what}; published files are immutable — bump the "
+            "version and upload again",
         )

@@ -1,30 +1,58 @@
-"""Upload tokens: random secrets with a recognizable prefix, stored only as hashes."""
+"""Upload tokens: random secrets with a recognizable prefix, stored only as hashes.
+
+A token may upload to and yank every project, or only the projects it names
+(``hub token create --project NAME``); `hub token list` shows each token's prefix,
+creation time and scope, never the secret; `hub token revoke PREFIX` ends it.
+"""
 
 from __future__ import annotations
 
-import hmac
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
-from ._storage import Storage, token_hash
+from .._exceptions import HubError
+from .._local_hub import LOCAL_TOKEN_FILE
+from ._storage import Storage, TokenRecord, token_hash
 
 TOKEN_PREFIX = "ohub_"
-LOCAL_TOKEN_FILE = "local-token"
+
+__all__ = ["LOCAL_TOKEN_FILE", "TOKEN_PREFIX", "check_token", "create_token", "find_token",
+           "revoke_token", "write_local_token"]
 
 
-def create_token(storage: Storage) -> str:
-    """A new token, whose hash is stored; the plaintext is returned once."""
+def create_token(storage: Storage, projects: Sequence[str] | None = None) -> str:
+    """A new token for every project (or only ``projects``); the plaintext is returned once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    storage.add_token(token)
+    storage.add_token(token, projects)
     return token
 
 
+def find_token(storage: Storage, token: str) -> TokenRecord | None:
+    """The stored record of ``token``, or None (a lookup by hash: nothing to time)."""
+    return storage.token(token_hash(token)) if token else None
+
+
 def check_token(storage: Storage, token: str) -> bool:
-    """Whether ``token`` is one of the storage's tokens (constant-time comparison)."""
-    digest = token_hash(token)
-    matches = [hmac.compare_digest(digest, known) for known in storage.token_hashes()]
-    return any(matches)
+    """Whether ``token`` is one of the storage's tokens."""
+    return find_token(storage, token) is not None
+
+
+def revoke_token(storage: Storage, prefix_or_token: str) -> TokenRecord:
+    """Revoke the token given whole, or by the prefix `hub token list` shows."""
+    record = find_token(storage, prefix_or_token)
+    matches = [record] if record else [t for t in storage.tokens()
+                                       if t.prefix and t.prefix.startswith(prefix_or_token)]
+    if len(prefix_or_token) < len(TOKEN_PREFIX) + 4 and not record:
+        matches = []  # "ohub_" alone would match everything
+    if len(matches) != 1:
+        shown = ", ".join(t.prefix or "?" for t in matches) or "none"
+        raise HubError(f"{prefix_or_token!r} must name exactly one token by the prefix "
+                       f"`hub token list` shows (at least {len(TOKEN_PREFIX) + 4} characters); "
+                       f"it matches {shown}")
+    storage.revoke_token(matches[0].sha256)
+    return matches[0]
 
 
 def write_local_token(storage: Storage, token: str) -> Path:

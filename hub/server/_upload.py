@@ -3,9 +3,9 @@
 A multipart POST with ``:action=file_upload``, ``protocol_version=1``, the file in
 ``content`` and its hex ``sha256_digest``; HTTP Basic auth ``__token__:<token>``.
 Order of checks: token, declared size, the body streamed under the size limit,
-form fields, filename, digest, then the wheel itself (:func:`hub._dist.inspect_wheel`)
-before the storage commits it. Any rejection is a 4xx with a one-line reason and
-leaves the store unchanged.
+form fields, filename, the token's scope, digest, then the wheel itself
+(:func:`hub._dist.inspect_wheel`) before the storage commits it. Any rejection is
+a 4xx with a one-line reason and leaves the store unchanged.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from .._dist import check_filename, inspect_wheel
+from .._dist import MAX_METADATA_BYTES, check_filename, inspect_wheel
 from .._exceptions import InvalidDistribution
 from .._operator import normalize_name
 from ._errors import RequestRejected
-from ._storage import Storage, write_durably
-from ._tokens import check_token
+from ._storage import Storage, TokenRecord, write_durably
+from ._tokens import find_token
 
 TOKEN_USER = "__token__"
-MAX_FIELD_BYTES = 4 * 1024 * 1024  # a non-file field (the README is the largest)
+MAX_FIELD_BYTES = MAX_METADATA_BYTES  # a non-file field: the README (description) is the largest
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ class UploadResult:
         return f"{self.filename} already exists with identical content; nothing changed"
 
 
-def authenticate(request: Request, storage: Storage) -> None:
+def authenticate(request: Request, storage: Storage) -> TokenRecord:
     """Check HTTP Basic auth ``__token__:<token>``: 401 when missing, 403 when wrong."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -63,18 +63,29 @@ def authenticate(request: Request, storage: Storage) -> None:
         user, _, token = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         raise RequestRejected(401, "malformed Basic auth header; send base64('__token__:TOKEN')")
-    if user != TOKEN_USER or not check_token(storage, token):
+    record = find_token(storage, token) if user == TOKEN_USER else None
+    if record is None:
         raise RequestRejected(403, f"invalid credentials: the user must be {TOKEN_USER} and the "
                                    "password a token of this hub (`hub token create`)")
+    return record
 
 
-async def receive_upload(request: Request, storage: Storage, max_bytes: int) -> UploadResult:
+def require_scope(token: TokenRecord, project: str) -> None:
+    """403 unless ``token`` may change ``project`` (upload, yank, unyank)."""
+    if not token.allows(project):
+        raise RequestRejected(403, f"token {token.prefix or '(no prefix)'} may change only "
+                                   f"{token.scope}, not {project!r}; use a token for "
+                                   f"{project!r} (`hub token create --project {project}`)")
+
+
+async def receive_upload(request: Request, storage: Storage, max_bytes: int,
+                         token: TokenRecord) -> UploadResult:
     """Read, validate and store one upload; raise RequestRejected with the reason otherwise."""
     _check_declared_size(request, max_bytes)
     form = await _parse_form(request, max_bytes)
     try:
         content, digest = _upload_fields(form)
-        return await run_in_threadpool(_store, storage, content, digest, form)
+        return await run_in_threadpool(_store, storage, content, digest, form, token)
     finally:
         await form.close()
 
@@ -133,9 +144,11 @@ def _upload_fields(form: FormData) -> tuple[UploadFile, str]:
     return content, digest.strip().lower()
 
 
-def _store(storage: Storage, content: UploadFile, digest: str, form: FormData) -> UploadResult:
+def _store(storage: Storage, content: UploadFile, digest: str, form: FormData,
+           token: TokenRecord) -> UploadResult:
     filename = str(content.filename)
     project, version = _checked(check_filename, filename)
+    require_scope(token, project)
     _check_form_matches(form, filename, project, version)
     temp = storage.temp_path()
     try:

@@ -13,6 +13,7 @@ import hub
 from hub._dist import inspect_wheel
 from hub._exceptions import CommandFailed, HubConnectionError, InvalidDistribution
 from hub._install import install_command
+from hub._local_hub import write_record
 from hub._publish import publish
 from hub.cli import main
 from hub.client import HubClient, is_loopback, upload_fields
@@ -56,18 +57,26 @@ def test_is_loopback(url: str, loopback: bool) -> None:
     assert is_loopback(url) is loopback
 
 
-def test_local_token_is_used_only_for_a_loopback_hub(
+def test_local_token_is_found_by_port_for_a_loopback_hub_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "storage").mkdir()
-    (tmp_path / "storage" / "local-token").write_text("secret\n")
-    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
-    assert HubClient.from_settings().token == "secret"
+    storage = tmp_path / "anywhere"
+    storage.mkdir()
+    (storage / "local-token").write_text("secret\n")
+    write_record(tmp_path / "data", 8470, "http://127.0.0.1:8470", storage)
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "data"))
+    client = HubClient.from_settings()
+    assert client.token is None and client.local and client.local.token() == "secret"
+    monkeypatch.setenv("HUB_URL", "http://localhost:8470")
+    assert HubClient.from_settings().local is not None  # any loopback spelling, same port
+    monkeypatch.setenv("HUB_URL", "http://127.0.0.1:8471")
+    assert HubClient.from_settings().local is None  # no hub recorded on that port
     monkeypatch.setenv("HUB_TOKEN", "explicit")
-    assert HubClient.from_settings().token == "explicit"
+    assert (HubClient.from_settings().token, HubClient.from_settings().local) == ("explicit",
+                                                                                   None)
     monkeypatch.delenv("HUB_TOKEN")
-    monkeypatch.setenv("HUB_URL", "https://hub.example.com")
-    assert HubClient.from_settings().token is None
+    monkeypatch.setenv("HUB_URL", "https://hub.example.com:8470")
+    assert HubClient.from_settings().local is None
 
 
 def test_dead_hub_is_one_line_naming_the_url_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,7 +40,7 @@ def test_a_local_hub_needs_no_setup(wheels: dict[str, Path]) -> None:
     try:
         settings = hub.load_settings({**os.environ, "HUB_URL": server.url})
         client = HubClient.from_settings(settings)
-        assert client.token and client.upload(wheels["broken"], progress=False)
+        assert client.local and client.upload(wheels["broken"], progress=False)
         assert client.project("opshub-test-broken")["latest"] == "0.0.1"
     finally:
         server.stop()

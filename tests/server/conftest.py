@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from uv import find_uv_bin
 
-from .helpers import AppServer, wheel_files, write_wheel
+from .helpers import AppServer, InProcessHub, wheel_files, write_wheel
 
 TEST_OPERATORS = Path(__file__).parents[1] / "operators"
 BUILT = ("basic", "broken", "heavy")
@@ -39,3 +39,10 @@ def app_server(tmp_path: Path) -> Iterator[AppServer]:
     """An in-process hub on fresh storage (fast; for API-level tests)."""
     with AppServer(tmp_path / "storage") as server:
         yield server
+
+
+@pytest.fixture
+def hub_app(tmp_path: Path) -> Iterator[InProcessHub]:
+    """The hub app on fresh storage behind Starlette's TestClient (no socket: fastest)."""
+    with InProcessHub(tmp_path / "storage") as hub:
+        yield hub

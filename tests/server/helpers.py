@@ -12,6 +12,7 @@ from typing import Any
 import requests
 import uvicorn
 
+from hub._dist import WheelInfo, inspect_wheel
 from hub.server import Storage, create_app, create_token
 
 PLUGIN = b"""import hub
@@ -71,6 +72,15 @@ def upload(url: str, token: str | None, path: Path, filename: str | None = None,
                          files={"content": (filename or path.name, data)})
 
 
+def publish(store: Storage, wheel: Path) -> WheelInfo:
+    """Commit ``wheel`` to ``store`` as an upload does (inspect, stage a temp copy, add)."""
+    info = inspect_wheel(wheel)
+    temp = store.temp_path()
+    temp.write_bytes(wheel.read_bytes())
+    store.add(info, temp)
+    return info
+
+
 def store_state(storage: Path) -> tuple[list[str], bytes]:
     """What a rejected upload must leave unchanged: the files on disk and the rows."""
     files = sorted(str(p.relative_to(storage)) for p in (storage / "files").rglob("*"))
@@ -103,3 +113,31 @@ class AppServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+class InProcessHub:
+    """``create_app`` behind Starlette's TestClient, with an upload token and raw uploads."""
+
+    def __init__(self, storage: Path, **options: Any) -> None:
+        from starlette.testclient import TestClient
+
+        self.storage = storage
+        self.app = create_app(storage, **options)
+        self.store: Storage = self.app.state.storage
+        self.token = create_token(self.store)
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+
+    def __enter__(self) -> InProcessHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def upload(self, path: Path, filename: str | None = None, token: str | None = None,
+               **fields: str) -> Any:
+        """A legacy-API upload as twine sends it (the response)."""
+        data = path.read_bytes()
+        form = {":action": "file_upload", "protocol_version": "1",
+                "sha256_digest": hashlib.sha256(data).hexdigest(), **fields}
+        return self.client.post("/legacy/", data=form, auth=("__token__", token or self.token),
+                                files={"content": (filename or path.name, data)})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub._dist import check_filename, inspect_wheel
+from hub._dist import MAX_METADATA_BYTES, check_filename, inspect_wheel, release_key
 from hub._exceptions import HubError, InvalidDistribution
 
 from .helpers import wheel_files, write_wheel
@@ -170,3 +170,47 @@ def test_non_ascii_metadata_is_read_as_utf8(tmp_path: Path) -> None:
     files = wheel_files("opshub-demo", "1.0", Summary="Embeds — fast, naïve")
     path = write_wheel(tmp_path, files)
     assert inspect_wheel(path).summary == "Embeds — fast, naïve"
+
+
+def test_an_oversized_member_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2 MiB of METADATA that deflates to 2 KB: under the zip-bomb check, over the cap (a
+    100 MiB upload at PyPI's 50x ratio could otherwise carry 5 GB of README)."""
+    files = wheel_files()
+    files[f"{DIST_INFO}/METADATA"] += b"a" * (2 * MAX_METADATA_BYTES)
+    path = write_wheel(tmp_path, files)
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self: zipfile.ZipFile, name: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(getattr(name, "filename", name)))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    with pytest.raises(InvalidDistribution, match="METADATA is 2,097,.* over the hub's limit"):
+        inspect_wheel(path)
+    assert not [m for m in opened if m.endswith("METADATA")]
+
+
+@pytest.mark.parametrize("first, second, conflict", [
+    ("a-1.0-py3-none-any.whl", "a-1.0.0-py3-none-any.whl", True),  # equal versions
+    ("a-1.0-py3-none-any.whl", "a-1.0-py2.py3-none-any.whl", True),  # both serve py3
+    ("a-1.0-py3-none-any.whl", "a-1.0-1-py3-none-any.whl", False),  # a build tag
+    ("a-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", "a-1.0-py3-none-any.whl", False),
+    ("a-1.0-py3-none-any.whl", "a-1.1-py3-none-any.whl", False),
+])
+def test_release_keys(first: str, second: str, conflict: bool) -> None:
+    assert release_key(first).conflicts_with(release_key(second)) is conflict
+
+
+@pytest.mark.parametrize("filename, message", [
+    ("Opshub_Demo-1.0-py3-none-any.whl", "normalized project name 'opshub_demo'"),
+    ("opshub.demo-1.0-py3-none-any.whl", "normalized project name 'opshub_demo'"),
+    ("opshub_demo-1.00-py3-none-any.whl", "spell the version as '1.0'"),
+    ("opshub_demo-v1.0-py3-none-any.whl", "spell the version as '1.0'"),
+    ("\u017fop-1.0-py3-none-any.whl", "must be ASCII"),
+])
+def test_filenames_must_be_canonical(filename: str, message: str) -> None:
+    with pytest.raises(InvalidDistribution, match=message):
+        check_filename(filename)

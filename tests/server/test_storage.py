@@ -1,4 +1,4 @@
-"""Storage: the row is the commit point; files are immutable; crashes leave nothing visible."""
+"""Storage: the row is the commit point; files are immutable (recovery: test_recovery.py)."""
 
 from __future__ import annotations
 
@@ -33,17 +33,6 @@ def test_add_then_identical_then_conflicting(tmp_path: Path, make_wheel: Callabl
     assert store.path_of("opshub-demo", record.filename).read_bytes() == original
     assert list((tmp_path / "st/files/opshub-demo").iterdir()) == [
         store.path_of("opshub-demo", record.filename)]  # no temp files left
-
-
-def test_recover_removes_temp_files_and_files_without_a_row(tmp_path, make_wheel):
-    store = Storage(tmp_path / "st")
-    store.add(*_staged(store, make_wheel()))
-    folder = tmp_path / "st/files/opshub-demo"
-    (tmp_path / "st/incoming/.tmp-abc").write_bytes(b"half")
-    (folder / "opshub_demo-2.0-py3-none-any.whl").write_bytes(b"renamed, never committed")
-    removed = Storage(tmp_path / "st").recover()
-    assert sorted(p.name for p in removed) == [".tmp-abc", "opshub_demo-2.0-py3-none-any.whl"]
-    assert [p.name for p in folder.iterdir()] == ["opshub_demo-1.0-py3-none-any.whl"]
 
 
 def test_yank_marks_every_file_of_a_version(tmp_path, make_wheel):

@@ -1,0 +1,165 @@
+"""`hub install --installer pip` that can never take a hub name from another index.
+
+pip has no index priority (pip#8606): with the hub as ``--index-url`` and the
+default index as ``--extra-index-url`` it takes the highest version from either
+(#11: a public ``confop 9.0`` beat the hub's ``confop 1.0``, directly and as a
+dependency). So pip resolves first, in a dry run whose report says where every
+file comes from, and then installs exactly those files:
+
+1. the dry run takes only wheels for hub names (``--only-binary``: a same-named
+   sdist elsewhere would run its build code during resolution);
+2. a hub name resolved from anywhere but the hub is pinned to the newest hub
+   version its dependents accept, and pip resolves again; if pip still takes it
+   elsewhere, or no hub version fits, the install is refused with one line;
+3. the install is the report's files, pinned ``==version`` with their sha256
+   (``--require-hashes --no-deps``), so nothing can change between the two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ._exceptions import HubError
+from ._tools import run
+
+if TYPE_CHECKING:
+    from .client import HubClient
+
+MAX_ROUNDS = 3  # one resolution, then re-resolutions with hub names pinned
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One file in pip's installation report."""
+
+    name: str  # canonical
+    version: str
+    url: str
+    sha256: str | None
+    requires_dist: tuple[str, ...]
+
+
+def pip_install(reqs: Sequence[str], client: HubClient, python: str, extra_index: str) -> None:
+    """Install ``reqs`` with pip into ``python``, hub names from the hub only."""
+    hub_names = set(client.projects())
+    pins: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="hub-pip-") as tmp:
+        for _ in range(MAX_ROUNDS):
+            plan = _dry_run(reqs, client, python, extra_index, hub_names, pins, Path(tmp))
+            foreign = [p for p in plan if p.name in hub_names and not _from_hub(p, client)]
+            if not foreign:
+                break
+            pins |= _hub_pins(foreign, plan, reqs, client, pins)
+        else:
+            raise _taken_elsewhere(foreign[0], client)
+        if plan:
+            lock = Path(tmp) / "lock.txt"
+            lock.write_text("".join(_locked(p) for p in plan), encoding="utf-8")
+            run("installing " + ", ".join(reqs),
+                _pip(python, client, extra_index, "--no-deps", "--require-hashes", "-r",
+                     str(lock)), echo=True)
+
+
+def _pip(python: str, client: HubClient, extra_index: str, *args: str) -> list[str]:
+    return [python, "-m", "pip", "install", "--index-url", client.index_url,
+            "--extra-index-url", extra_index, *args]
+
+
+def _dry_run(reqs: Sequence[str], client: HubClient, python: str, extra_index: str,
+             hub_names: set[str], pins: Mapping[str, str], tmp: Path) -> list[Planned]:
+    report, constraints = tmp / "report.json", tmp / "constraints.txt"
+    constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())),
+                           encoding="utf-8")
+    only_binary = ",".join(sorted(hub_names)) or ":none:"
+    run("resolving " + ", ".join(reqs),
+        _pip(python, client, extra_index, "--dry-run", "--quiet", "--report", str(report),
+             "--only-binary", only_binary, "-c", str(constraints), *reqs))
+    return _read_report(report)
+
+
+def _read_report(path: Path) -> list[Planned]:
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        return [_planned(item) for item in data["install"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HubError(f"pip's installation report {path} is unreadable ({exc}); pip 22.2 "
+                       "or newer is needed for `--installer pip` — upgrade pip in that "
+                       "environment, or use --installer uv") from None
+
+
+def _planned(item: dict[str, Any]) -> Planned:
+    info, meta = item["download_info"], item["metadata"]
+    hashes = info.get("archive_info", {}).get("hashes", {})
+    return Planned(canonicalize_name(meta["name"]), str(meta["version"]), str(info["url"]),
+                   hashes.get("sha256"), tuple(meta.get("requires_dist") or ()))
+
+
+def _from_hub(planned: Planned, client: HubClient) -> bool:
+    return planned.url.startswith(client.url + "/")
+
+
+def _hub_pins(foreign: Sequence[Planned], plan: Sequence[Planned], reqs: Sequence[str],
+              client: HubClient, pins: Mapping[str, str]) -> dict[str, str]:
+    """For each hub name pip took elsewhere: the newest hub version its dependents accept."""
+    new: dict[str, str] = {}
+    for planned in foreign:
+        if planned.name in pins:  # pinned already, and pip still took it elsewhere
+            raise _taken_elsewhere(planned, client)
+        new[planned.name] = _hub_version(planned, plan, reqs, client)
+    return new
+
+
+def _hub_version(planned: Planned, plan: Sequence[Planned], reqs: Sequence[str],
+                 client: HubClient) -> str:
+    wanted = [r for r in (*reqs, *(d for p in plan for d in p.requires_dist))
+              if _names(r, planned.name)]
+    specifiers = [Requirement(r).specifier for r in wanted]
+    versions = [str(v["version"]) for v in client.project(planned.name)["versions"]
+                if not v["yanked"]]
+    fitting = [v for v in versions if all(s.contains(v, prereleases=True) for s in specifiers)]
+    if not fitting:
+        raise HubError(
+            f"pip would install {planned.name} {planned.version} from {planned.url}, but "
+            f"{planned.name} is a project on the hub at {client.url} (versions "
+            f"{', '.join(versions) or 'none'}) and none fits {', '.join(wanted)}: refusing "
+            "(dependency confusion) — publish the version that is needed to the hub")
+    return max(fitting, key=_version_key)
+
+
+def _names(requirement: str, name: str) -> bool:
+    try:
+        return canonicalize_name(Requirement(requirement).name) == name
+    except InvalidRequirement:
+        return False
+
+
+def _version_key(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return Version("0")
+
+
+def _taken_elsewhere(planned: Planned, client: HubClient) -> HubError:
+    return HubError(
+        f"pip takes {planned.name} {planned.version} from {planned.url}, but {planned.name} "
+        f"is a project on the hub at {client.url}: refusing (dependency confusion: another "
+        "index serves a file of the same name and version) — install with `--installer uv`, "
+        "which takes hub names from the hub only")
+
+
+def _locked(planned: Planned) -> str:
+    if not planned.sha256:
+        raise HubError(f"pip's report gives no sha256 for {planned.name} {planned.version} "
+                       f"({planned.url}), so it cannot be installed hash-checked — use "
+                       "--installer uv")
+    return f"{planned.name}=={planned.version} --hash=sha256:{planned.sha256}\n"

@@ -1,0 +1,362 @@
+"""Recovery at start and the storage check: the database is an index of files/ and the journal.
+
+:func:`recover` runs at every `hub serve` start (and as `hub admin recover`):
+
+1. a damaged database is moved to ``quarantine/<time>/`` and a fresh one created;
+2. temporaries in ``incoming/`` are removed (the only files the hub ever deletes);
+3. tokens, revocations and yanks the journal holds and the database lacks are restored;
+4. each file in ``files/`` without a row is re-indexed from its own METADATA (upload
+   time and yank state from the journal, else the file's modification time), or moved
+   to ``quarantine/`` when it is not a valid wheel of its folder's project; symbolic
+   links are reported, never followed;
+5. rows and tokens the journal lacks (a journal lost, or older than the database) are
+   appended to it, so it describes everything again.
+
+So a deleted, emptied, truncated or rolled-back database loses nothing (#11: the
+old start-up deleted every wheel without a row). :func:`check` verifies every row
+against its file and sha256 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .._dist import file_sha256, inspect_wheel
+from .._exceptions import CorruptDatabase, InvalidDistribution
+from ._errors import FileExistsConflict
+from ._journal import Event, FileAdded, JournalState, TokenAdded, TokenRevoked, YankSet
+from ._storage import TEMP_PREFIX, Storage, token_hash
+from ._tokens import LOCAL_TOKEN_FILE
+
+
+@dataclass
+class RecoveryReport:
+    """What :func:`recover` found and did; :meth:`lines` says it to the operator."""
+
+    database_moved: Path | None = None
+    database_error: str = ""
+    removed_temporaries: int = 0
+    reindexed: list[str] = field(default_factory=list)
+    unjournaled: list[str] = field(default_factory=list)  # re-indexed with no journal line
+    restored_tokens: int = 0
+    restored_yanks: set[tuple[str, str]] = field(default_factory=set)  # (project, version)
+    quarantined: list[tuple[Path, str]] = field(default_factory=list)  # (now here, why)
+    not_followed: list[Path] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    journal_written: int = 0
+    journal_unreadable: int = 0
+    local_token_restored: bool = False
+
+    def lines(self) -> list[str]:
+        """One line per finding (nothing when the storage was consistent)."""
+        lines = [*self._database_lines(), *self._file_lines(), *self._journal_lines()]
+        return [f"recovery: {line}" for line in lines]
+
+    def _database_lines(self) -> list[str]:
+        lines = []
+        if self.database_moved:
+            lines.append(f"the database was damaged ({self.database_error}); kept it as "
+                         f"{self.database_moved} and rebuilt the index from files/ and the "
+                         "journal")
+        restored = [f"{self.restored_tokens} token(s)" if self.restored_tokens else "",
+                    f"the yank state of {len(self.restored_yanks)} version(s)"
+                    if self.restored_yanks else ""]
+        if any(restored):
+            lines.append(f"restored {' and '.join(filter(None, restored))} from the journal")
+        if self.local_token_restored:
+            lines.append("registered the token in local-token again (the database and the "
+                         "journal had lost it)")
+        if self.removed_temporaries:
+            lines.append(f"removed {self.removed_temporaries} unfinished upload(s) from "
+                         "incoming/")
+        return lines
+
+    def _file_lines(self) -> list[str]:
+        lines = []
+        if self.reindexed:
+            lines.append(f"re-indexed {len(self.reindexed)} file(s) that had no database row "
+                         f"from their own METADATA: {_some(self.reindexed)}")
+        if self.unjournaled:
+            lines.append(f"{len(self.unjournaled)} of them had no journal entry: their upload "
+                         "time is the file's modification time and a yank of them could not "
+                         "be recovered (yank again with `hub yank`): "
+                         f"{_some(self.unjournaled)}")
+        for path, why in self.quarantined:
+            lines.append(f"moved {path.name} to {path.parent}: {why}")
+        for path in self.not_followed:
+            lines.append(f"did not follow the symbolic link {path} (the hub never follows "
+                         "links out of its storage; replace it with a real folder or file)")
+        if self.missing:
+            lines.append(f"{len(self.missing)} listed file(s) are missing from files/ and "
+                         f"answer 404 — restore them from a backup: {_some(self.missing)}")
+        return lines
+
+    def _journal_lines(self) -> list[str]:
+        lines = []
+        if self.journal_written:
+            lines.append(f"wrote {self.journal_written} entries the journal lacked (it was "
+                         "missing or older than the database)")
+        if self.journal_unreadable:
+            lines.append(f"skipped {self.journal_unreadable} unreadable journal line(s)")
+        return lines
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def recover(root: Path) -> tuple[Storage, RecoveryReport]:
+    """Open the storage at ``root`` and make its database agree with its files and journal."""
+    report = RecoveryReport()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    store = _open(root, stamp, report)
+    report.removed_temporaries = _remove_temporaries(store)
+    state = store.journal.read()
+    report.journal_unreadable = state.unreadable
+    report.restored_tokens = _restore_tokens(store, state)
+    _reindex_files(store, state, stamp, report)
+    report.restored_yanks |= _restore_yanks(store, state)
+    report.journal_written = _complete_journal(store, state)
+    report.local_token_restored = _restore_local_token(store, state)
+    report.missing = _missing_files(store)
+    return store, report
+
+
+def _open(root: Path, stamp: str, report: RecoveryReport) -> Storage:
+    """The storage, with a damaged database moved aside (kept, never deleted)."""
+    try:
+        store = Storage(root)
+        verdict = store.check_database()
+        if verdict == "ok":
+            return store
+        error = verdict
+    except CorruptDatabase as exc:
+        error = exc.error
+    db_path = Path(root) / "hub.sqlite3"
+    keep = Path(root) / "quarantine" / stamp
+    keep.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.lexists(f"{db_path}{suffix}"):
+            os.replace(f"{db_path}{suffix}", keep / f"hub.sqlite3{suffix}")
+    report.database_moved, report.database_error = keep / "hub.sqlite3", error
+    return Storage(root)
+
+
+def _remove_temporaries(store: Storage) -> int:
+    removed = 0
+    for entry in os.scandir(store.incoming_dir):
+        if entry.name.startswith(TEMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)  # a link itself, never what it points to
+            removed += 1
+    return removed
+
+
+def _restore_tokens(store: Storage, state: JournalState) -> int:
+    have = set(store.token_hashes())
+    added: list[Event] = [t for h, t in state.tokens.items()
+                          if h not in have and h not in state.revoked]
+    revoked: list[Event] = [TokenRevoked(h, "") for h in state.revoked if h in have]
+    store.restore([*added, *revoked])
+    return len(added)
+
+
+def _restore_yanks(store: Storage, state: JournalState) -> set[tuple[str, str]]:
+    """The journal's last word on each version wins over a stale (rolled-back) row."""
+    rows = {(r["project"], r["version"]): (bool(r["yanked"]), r["yanked_reason"])
+            for r in store.rows()}
+    stale = [y for key, y in state.yanks.items()
+             if key in rows and rows[key] != (y.yanked, y.reason)]
+    store.restore(stale)
+    return {(y.project, y.version) for y in stale}
+
+
+def _complete_journal(store: Storage, state: JournalState) -> int:
+    """Journal what only the database knows (a journal lost, or from an older backup)."""
+    events: list[Event] = []
+    for row in store.rows():
+        if (row["project"], row["filename"]) not in state.files:
+            events.append(FileAdded(row["project"], row["filename"], row["sha256"],
+                                    row["upload_time"]))
+        version = (row["project"], row["version"])
+        if row["yanked"] and version not in state.yanks:
+            state.yanks[version] = YankSet(*version, True, row["yanked_reason"],
+                                           row["upload_time"])
+            events.append(state.yanks[version])
+    events += [TokenAdded(t.sha256, t.created, t.prefix, list(t.projects or []) or None)
+               for t in store.tokens() if t.sha256 not in state.tokens]
+    if events:
+        store.journal.append(*events)
+    return len(events)
+
+
+def _restore_local_token(store: Storage, state: JournalState) -> bool:
+    """The local-token file is a token this storage made: keep it valid after a loss."""
+    try:
+        token = (store.root / LOCAL_TOKEN_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    digest = token_hash(token)
+    if not token or digest in state.revoked or store.token(digest) is not None:
+        return False
+    store.add_token(token)
+    return True
+
+
+# --- files ------------------------------------------------------------------------
+
+
+def _reindex_files(store: Storage, state: JournalState, stamp: str,
+                   report: RecoveryReport) -> None:
+    known = {(r["project"], r["filename"]) for r in store.rows()}
+    for path in _unindexed(store, known, report):
+        why = _reindex(store, path, state, report)
+        if why:
+            report.quarantined.append((_quarantine(store, path, stamp), why))
+
+
+def _unindexed(store: Storage, known: set[tuple[str, str]],
+               report: RecoveryReport) -> list[Path]:
+    """Regular files under files/ without a row; symbolic links go to the report."""
+    found: list[Path] = []
+    for folder in sorted(os.scandir(store.files_dir), key=lambda e: e.name):
+        if folder.is_symlink():
+            report.not_followed.append(Path(folder.path))
+        elif not folder.is_dir():
+            found.append(Path(folder.path))  # a file loose in files/: no project explains it
+        else:
+            for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
+                if entry.is_symlink():
+                    report.not_followed.append(Path(entry.path))
+                elif entry.is_file() and (folder.name, entry.name) not in known:
+                    found.append(Path(entry.path))
+    return found
+
+
+def _reindex(store: Storage, path: Path, state: JournalState,
+             report: RecoveryReport) -> str | None:
+    """Index one row-less file; return why not (it then goes to quarantine)."""
+    try:
+        info = inspect_wheel(path)
+    except InvalidDistribution as exc:
+        return f"not a valid wheel ({exc})"
+    if path.parent.name != info.name:
+        return f"a wheel of project {info.name!r} in the folder of {path.parent.name!r}"
+    journaled = state.files.get((info.name, info.filename))
+    if journaled and journaled.sha256 != info.sha256:
+        return (f"its sha256 {info.sha256} is not the published one ({journaled.sha256}, "
+                "per the journal)")
+    upload_time = journaled.upload_time if journaled else _mtime(path)
+    yank = state.yanks.get((info.name, info.version))
+    try:
+        store.index(info, upload_time, yank, journal=journaled is None)
+    except FileExistsConflict as exc:
+        return str(exc)
+    if yank and yank.yanked:
+        report.restored_yanks.add((info.name, info.version))
+    report.reindexed.append(info.filename)
+    if journaled is None:
+        report.unjournaled.append(info.filename)
+    return None
+
+
+def _quarantine(store: Storage, path: Path, stamp: str) -> Path:
+    target = store.quarantine_dir / stamp / path.relative_to(store.root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def _missing_files(store: Storage) -> list[str]:
+    missing = []
+    for row in store.rows():
+        try:
+            present = store.path_of(row["project"], row["filename"]).is_file()
+        except ValueError:
+            present = False
+        if not present:
+            missing.append(f"{row['project']}/{row['filename']}")
+    return missing
+
+
+def _mtime(path: Path) -> str:
+    moment = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- the check ----------------------------------------------------------------------
+
+
+@dataclass
+class CheckReport:
+    """What `hub admin check` found: how many files match their rows, and every problem."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(root: Path) -> CheckReport:
+    """Verify every row against its file (present, size, sha256) and the rest; change nothing."""
+    report = CheckReport()
+    try:
+        store = Storage(root)
+    except CorruptDatabase as exc:
+        report.problems.append(str(exc))
+        return report
+    verdict = store.check_database()
+    if verdict != "ok":
+        report.problems.append(f"the database is damaged ({verdict}); run `hub admin recover`")
+        return report
+    state = store.journal.read()
+    for row in store.rows():
+        report.checked += 1
+        problem = _check_row(store, row["project"], row["filename"], row["size"],
+                             row["sha256"], row["metadata_sha256"])
+        if problem:
+            report.problems.append(f"{row['project']}/{row['filename']}: {problem}")
+        elif (row["project"], row["filename"]) not in state.files:
+            report.problems.append(f"{row['project']}/{row['filename']}: not in the journal; "
+                                   "run `hub admin recover` to journal it")
+    report.problems += _check_rest(store, state)
+    return report
+
+
+def _check_row(store: Storage, project: str, filename: str, size: int, sha256: str,
+               metadata_sha256: str) -> str | None:
+    try:
+        path = store.path_of(project, filename)
+    except ValueError as exc:
+        return str(exc)
+    if path.is_symlink() or not path.is_file():
+        return "missing from files/ (downloads answer 404); restore it from a backup"
+    digest, actual_size = file_sha256(path)
+    if (digest, actual_size) != (sha256, size):
+        return (f"the file changed: sha256 {digest} ({actual_size} bytes), the record says "
+                f"{sha256} ({size} bytes); restore the published file from a backup")
+    metadata = store.metadata(project, filename) or b""
+    if hashlib.sha256(metadata).hexdigest() != metadata_sha256:
+        return "its stored METADATA does not match its recorded sha256"
+    if store.file(project, filename) is None:
+        return "its database row is damaged and is skipped by every page"
+    return None
+
+
+def _check_rest(store: Storage, state: JournalState) -> list[str]:
+    report = RecoveryReport()
+    known = {(r["project"], r["filename"]) for r in store.rows()}
+    problems = [f"{p.relative_to(store.root)}: no database row; the next `hub serve` or "
+                "`hub admin recover` re-indexes or quarantines it"
+                for p in _unindexed(store, known, report)]
+    problems += [f"{p.relative_to(store.root)}: a symbolic link, never followed"
+                 for p in report.not_followed]
+    if state.unreadable:
+        problems.append(f"{state.unreadable} unreadable line(s) in the journal")
+    return problems
