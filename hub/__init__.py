@@ -24,13 +24,14 @@ from ._exceptions import (
     OperatorConflict,
     OperatorLoadError,
     OperatorNotFound,
+    OperatorNotLocal,
     PinConflict,
     PipelineError,
     ProjectNotFound,
     ResolutionError,
     ScaffoldError,
 )
-from ._operator import Operator, OperatorSpec, Resources, normalize_name
+from ._operator import HubOrigin, Operator, OperatorSpec, Resources, normalize_name
 from ._plugins import get_plugin_manager
 from ._registry import OperatorAccessor, OperatorRecord, Registry, ops
 from .hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
@@ -57,6 +58,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "HubConnectionError",
     "HubError",
+    "HubOrigin",
     "HubResponseError",
     "InvalidDistribution",
     "InvalidOperator",
@@ -67,6 +69,7 @@ __all__ = [
     "OperatorConflict",
     "OperatorLoadError",
     "OperatorNotFound",
+    "OperatorNotLocal",
     "OperatorRecord",
     "OperatorSpec",
     "PinConflict",
