@@ -99,7 +99,7 @@ class OperatorNotLocal(OperatorLoadError):
                  installed: str | None = None) -> None:
         self.name = name
         self.target = target
-        self.cause = None
+        self.cause = ModuleNotFoundError(f"{distribution} {version} is not installed")
         self.hub_url = hub_url
         self.distribution = distribution
         self.version = version

@@ -172,6 +172,16 @@ class OperatorAccessor:
         self._registry = None
         self._fetched.clear()
 
+    def spec(self, name: str) -> OperatorSpec:
+        """The spec of ``name``: installed, else from the hub (``NAME==VERSION`` always
+        asks the hub)."""
+        if any(c in name for c in "=<>!~"):
+            return self._fetch(name, self._settings())
+        try:
+            return self.registry.get(name)
+        except OperatorNotFound as missing:
+            return self._fallback(name, missing)
+
     def from_hub(self, requirement: str) -> Callable[..., Operator]:
         """The factory of a hub operator, ``NAME`` or ``NAME==VERSION``, never installed.
 
@@ -180,11 +190,7 @@ class OperatorAccessor:
         return _factory(self._fetch(requirement, self._settings()))
 
     def __getitem__(self, name: str) -> Callable[..., Operator]:
-        try:
-            spec = self.registry.get(name)
-        except OperatorNotFound as missing:
-            spec = self._fallback(name, missing)
-        return _factory(spec)
+        return _factory(self.spec(name))
 
     def __getattr__(self, name: str) -> Callable[..., Operator]:
         if name.startswith("__"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub._exceptions import PinConflict
+from hub import PinConflict
 
 from ._lock import Lock
 
