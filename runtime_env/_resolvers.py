@@ -20,7 +20,7 @@ from hub import ConfigError, ResolutionError
 
 from ._lock import Lock, parse_requirements_output
 from ._request import LockRequest
-from ._requirements import installed_version
+from ._requirements import SELF, installed_version
 from ._target import Target
 
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
@@ -84,8 +84,13 @@ class UvResolver(Resolver):
         target = request.target
         # uv searches the hub first and stops at the first index that has a name
         # (first-index): a hub name can never come from another index.
+        # opshub reaches the nodes through py_modules, never an index: an override with a
+        # marker that never holds drops it from operators that depend on it (uv's way).
+        overrides = tmp / "overrides.txt"
+        overrides.write_text("".join(f"{n}; python_version < '0'\n" for n in sorted(SELF)))
         return [find_uv_bin(), "pip", "compile", str(inputs.requirements),
-                "-c", str(inputs.constraints), "--output-file", str(inputs.output),
+                "-c", str(inputs.constraints), "--override", str(overrides),
+                "--output-file", str(inputs.output),
                 "--quiet", "--no-header", "--no-annotate", "--generate-hashes",
                 "--python-version", target.python_version,
                 "--python-platform", target.uv_platform, *request.sources.uv_args(),
