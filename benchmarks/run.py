@@ -36,7 +36,8 @@ SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
     "resolution": ("bench_resolution", "Resolution", (goals.CACHED_RESOLUTION,), True),
     "install": ("bench_install", "Install", (goals.HUB_INSTALL,), False),
     "startup": ("bench_startup", "Start-up", (goals.HUB_LIST,), False),
-    "remote-env": ("bench_remote_env", "Remote env on a bare Ray node", (), True),
+    "remote-env": ("bench_remote_env", "Remote env on a bare Ray node",
+                   (goals.REMOTE_FIRST_USE, goals.REMOTE_SECOND_USE), True),
 }
 SECTION_TIMEOUT = 900
 
