@@ -204,7 +204,7 @@ def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
     env = {**os.environ, **work["env"], "RAY_AUTH_MODE": "disabled"}
     env.pop("PYTHONPATH", None)
     printed = subprocess.run(
-        [str(Path(work["python"]).parent / "hub"), "env", "render-row", "--address",
+        [str(work["python"]), "-m", "hub", "env", "render-row", "--address",
          cluster.address, "--resources", '{"bare": 1}', "--json"],
         capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
     assert "target: Python 3." in printed.stderr and "probed on 1 node(s)" in printed.stderr
