@@ -77,13 +77,20 @@ class Planner:
 
     # --- the steps ----------------------------------------------------------------------
 
+    @staticmethod
+    def connected() -> bool:
+        """Whether a Ray cluster is connected (else a bare node like this one is assumed)."""
+        import ray
+
+        return bool(ray.is_initialized())
+
     def scope(self, specs: Sequence[OperatorSpec], *, ray_options: Mapping[str, Any] | None
               = None, target: Target | None = None) -> Scope:
         """The nodes that can run a stage of ``specs`` (all when Ray is not connected: a
         bare node like this driver is assumed) and their target; ``target`` overrides it."""
         import ray
 
-        if ray.is_initialized():
+        if self.connected():
             survey = self.surveys.get_or_probe(ray).eligible(demands(specs, ray_options))
             found = survey.target()
         else:

@@ -47,7 +47,9 @@ def published(hub_server: HubServer) -> dict:
 
 
 def test_from_hub_describes_the_operator_without_installing_it(published, hub_server,
-                                                               capsys) -> None:
+                                                               capsys, monkeypatch) -> None:
+    for module in ("opshub_test_dep", "opshub_test_dep.impl", "opshub_test_dep.plugin"):
+        monkeypatch.delitem(sys.modules, module, raising=False)  # imported by other tests
     op = hub.ops.from_hub("render-row")()
     spec, wheel = op.spec, published["versions"][0]["files"][0]
     assert (spec.name, spec.target, spec.kind) == ("render-row", "opshub_test_dep.impl:render_row",

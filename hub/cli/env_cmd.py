@@ -61,9 +61,13 @@ def _scope(planner: Planner, specs: list[OperatorSpec], address: str | None,
     changed = {k: v for k, v in overrides.items() if v}
     if changed:
         scope = planner.scope(specs, ray_options=options, target=replace(scope.target, **changed))
-    how = ("assumed: no Ray cluster (pass --address or set RAY_ADDRESS to probe one), a bare "
-           "node like this machine" if scope.assumed else
-           f"probed on {len(scope.survey.nodes)} node(s)")
+    if not scope.assumed:
+        how = f"probed on {len(scope.survey.nodes)} node(s)"
+    elif changed and planner.connected():
+        how = "assumed: a bare node of that kind; the cluster's nodes are of another"
+    else:
+        how = ("assumed: no Ray cluster (pass --address or set RAY_ADDRESS to probe one), a "
+               "bare node like this machine")
     click.echo(f"target: {scope.target.describe()} ({how})", err=True)
     return scope
 
