@@ -11,13 +11,13 @@ from __future__ import annotations
 from ._cache import CacheEntry, LockCache
 from ._lock import Lock
 from ._merge import merge
+from ._node_env import node_env
 from ._operator_lock import lock_operator
 from ._plan import EnvPlan, Wheel, needs_env, plan_env
 from ._planner import Planner, Scope
 from ._request import LockRequest
 from ._requirements import base_constraints, requirements_for, spec_requirements
 from ._resolvers import PipToolsResolver, Resolver, UvResolver, get_resolver
-from ._ship import node_env
 from ._sources import PYPI, Cooldown, Sources
 from ._stage import fused_runtime_env, stage_runtime_env
 from ._survey import NodeReport, Survey, SurveyCache

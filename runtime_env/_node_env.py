@@ -32,7 +32,7 @@ from typing import TypedDict
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from hub._exceptions import ConfigError
+from hub import ConfigError
 
 from . import _node_builder
 

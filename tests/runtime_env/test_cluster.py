@@ -24,6 +24,7 @@ from PIL import Image
 from skimage import data
 from support.cluster import BARE_VENV, Cluster, bare_venv, run_driver, start_cluster
 from support.driver_venv import driver_venv
+from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
 from support.index import Index, serve_index
 
@@ -121,11 +122,12 @@ def test_image_decode_then_embed_on_the_bare_node_from_an_opshub_only_driver(
 
     # the operator's wheel came from the hub by URL and sha256; PIP_FIND_LINKS reached it
     wheel = json.loads(hub_api(hub, "image-embed"))["versions"][0]["files"][0]
-    pip = first["env"]["pip"]
-    assert f"image-embed @ {wheel['url']} --hash=sha256:{wheel['sha256']}" in pip["packages"]
-    assert all("--hash=sha256:" in line for line in pip["packages"])
+    spec = node_spec(first["env"])
+    assert f"image-embed @ {wheel['url']} --hash=sha256:{wheel['sha256']}" in \
+        spec["requirements"]
+    assert all("--hash=sha256:" in line for line in spec["requirements"])
     if os.environ.get("PIP_FIND_LINKS"):
-        assert os.environ["PIP_FIND_LINKS"].split()[0] in pip["pip_install_options"]
+        assert os.environ["PIP_FIND_LINKS"].split()[0] in spec["install_options"]
 
     # resized copies embed nearest their originals
     by_name = dict(zip(first["files"], np.asarray(first["vectors"])))
