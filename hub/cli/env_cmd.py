@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -55,6 +56,7 @@ def _scope(planner: Planner, specs: list[OperatorSpec], address: str | None,
     if address or os.environ.get("RAY_ADDRESS"):
         import ray
 
+        _check_reachable(address or os.environ["RAY_ADDRESS"])
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     options = {"resources": _resources(resources)}
     scope = planner.scope(specs, ray_options=options)
@@ -70,6 +72,19 @@ def _scope(planner: Planner, specs: list[OperatorSpec], address: str | None,
                "bare node like this machine")
     click.echo(f"target: {scope.target.describe()} ({how})", err=True)
     return scope
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in one line when nothing listens at a ``host:port`` address (Ray itself would
+    retry for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", ray:// or http:// addresses: Ray's own handling
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError:
+        raise ConfigError(f"no Ray cluster answers at {address} — start one with `ray start "
+                          "--head`, or fix --address / RAY_ADDRESS") from None
 
 
 def _resources(text: str | None) -> dict[str, float]:

@@ -92,3 +92,16 @@ def test_env_without_a_cluster_is_for_a_bare_node_like_this_one(test_ops, tmp_pa
 def test_env_unknown_operator(test_ops) -> None:
     result = CliRunner().invoke(main, ["env", "render-rows"])
     assert result.exit_code == 1 and "did you mean 'render-row'" in result.output
+
+
+@pytest.mark.parametrize("command", ["env", "lock"])
+def test_an_address_where_no_cluster_answers_is_one_line(test_ops, command, monkeypatch) -> None:
+    from support.net import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, [command, "render-row", "--address", address])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: no Ray cluster answers at {address} — start one with "
+                             "`ray start --head`, or fix --address / RAY_ADDRESS\n")
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    assert CliRunner().invoke(main, [command, "render-row"]).exit_code == 1
