@@ -36,7 +36,10 @@ SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
     "resolution": ("bench_resolution", "Resolution", (goals.CACHED_RESOLUTION,), True),
     "install": ("bench_install", "Install", (goals.HUB_INSTALL,), False),
     "startup": ("bench_startup", "Start-up", (goals.HUB_LIST,), False),
-    "remote-env": ("bench_remote_env", "Remote env on a bare Ray node", (), True),
+    "node-env": ("bench_node_env", "Env mechanisms on a bare Ray node (pip, uv, py_executable)",
+                 (), True),
+    "remote-env": ("bench_remote_env", "Remote env on a bare Ray node",
+                   (goals.REMOTE_FIRST_USE, goals.REMOTE_SECOND_USE), True),
     "pages": ("bench_pages", "Web pages", (goals.PAGES,), False),
 }
 SECTION_TIMEOUT = 900
@@ -104,7 +107,9 @@ def _run_isolated(name: str, quick: bool, network: bool) -> Section:
 
 
 def _run_one(name: str, quick: bool, network: bool, out: Path) -> None:
-    section = importlib.import_module(SECTIONS[name][0]).run(quick=quick, network=network)
+    module = importlib.import_module(SECTIONS[name][0])
+    entry = getattr(module, "run_section", None) or module.run  # bench_node_env: run_section
+    section = entry(quick=quick, network=network)
     out.write_text(json.dumps(section))
 
 

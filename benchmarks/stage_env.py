@@ -18,7 +18,6 @@ import time
 import ray
 
 from runtime_env._requirements import installed_version
-from runtime_env._stage import PIP_OPTIONS
 
 
 @ray.remote(num_cpus=1)
@@ -37,7 +36,8 @@ def first_call(env: dict | None) -> float:
 def main() -> None:
     temp = tempfile.mkdtemp(prefix="oh-bench-", dir="/tmp")
     env = {"pip": {"packages": [f"six=={installed_version('six')}"], "pip_check": False,
-                   "pip_install_options": PIP_OPTIONS}}
+                   "pip_install_options": ["--disable-pip-version-check", "--no-cache-dir",
+                                           "--no-deps"]}}
     try:
         ray.init(num_cpus=1, include_dashboard=False,
                  _node_ip_address="127.0.0.1", _temp_dir=temp, log_to_driver=False)

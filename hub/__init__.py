@@ -25,6 +25,7 @@ from ._exceptions import (
     OperatorConflict,
     OperatorLoadError,
     OperatorNotFound,
+    OperatorNotLocal,
     PinConflict,
     PipelineError,
     ProjectNotFound,
@@ -32,7 +33,7 @@ from ._exceptions import (
     ScaffoldError,
     StorageError,
 )
-from ._operator import Operator, OperatorSpec, Resources, normalize_name
+from ._operator import HubOrigin, Operator, OperatorSpec, Resources, normalize_name
 from ._plugins import get_plugin_manager
 from ._registry import OperatorAccessor, OperatorRecord, Registry, ops
 from .hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
@@ -60,6 +61,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "HubConnectionError",
     "HubError",
+    "HubOrigin",
     "HubResponseError",
     "InvalidDistribution",
     "InvalidOperator",
@@ -70,6 +72,7 @@ __all__ = [
     "OperatorConflict",
     "OperatorLoadError",
     "OperatorNotFound",
+    "OperatorNotLocal",
     "OperatorRecord",
     "OperatorSpec",
     "PinConflict",

@@ -9,7 +9,18 @@ HUB_WORKER_URL     worker_url                  the hub as Ray workers reach it
 HUB_DATA_DIR       data_dir                    server storage and tokens (`hub serve`)
 HUB_CACHE_DIR      cache_dir                   resolved locks and built wheels
 HUB_CONFIG         -                           path of the config file itself
+HUB_FALLBACK       fallback                    fetch operators that are not installed from
+                                               the configured hub (default on; 0 turns it off)
+HUB_INDEX_URL      index-url                   the index for third-party packages (default:
+                                               PIP_INDEX_URL, else PyPI)
+HUB_EXTRA_INDEX_URLS  extra-index-urls         more indexes (added to PIP_EXTRA_INDEX_URL)
+HUB_FIND_LINKS     find-links                  wheel folders or pages (added to PIP_FIND_LINKS)
+HUB_LOCK_EXCLUDE_NEWER  lock-exclude-newer     lock cooldown: ignore releases newer than this
+                                               ("7 days", "2024-06-01")
+HUB_LOCK_EXCLUDE_NEWER_EXCEPTIONS  lock-exclude-newer-exceptions  packages the cooldown spares
 =================  ==========================  ==========================================
+
+List values are TOML arrays in the file and whitespace- or comma-separated in variables.
 """
 
 from __future__ import annotations
@@ -46,6 +57,14 @@ class Settings:
     data_dir: Path = Path(platformdirs.user_data_dir(APP_NAME))
     cache_dir: Path = Path(platformdirs.user_cache_dir(APP_NAME))
     config_file: Path | None = None
+    # Operators and package sources for remote envs (issue #10), the lock cooldown (#11).
+    hub_configured: bool = False  # HUB_URL or `url` given: the fallback may ask this hub
+    fallback: bool = True
+    package_index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    lock_exclude_newer: str | None = None
+    lock_exclude_newer_exceptions: tuple[str, ...] = ()
 
     @property
     def index_url(self) -> str:
@@ -79,7 +98,40 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             raise ConfigError(
                 f"HUB_{key.upper()}={values[key]!r} must start with http:// or https://"
             )
+    values.update(_remote_env_values(env, file_values))
     return Settings(config_file=path if path.exists() else None, **values)
+
+
+_LISTS = ("extra-index-urls", "find-links", "lock-exclude-newer-exceptions")
+_TEXTS = ("index-url", "lock-exclude-newer")
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _remote_env_values(env: Mapping[str, str], file_values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of package sources, the cooldown and the hub fallback (dashed keys)."""
+    found = {k.replace("_", "-"): v for k, v in file_values.items()}
+    values: dict[str, Any] = {"hub_configured": bool(env.get("HUB_URL") or found.get("url"))}
+    for key in (*_TEXTS, *_LISTS, "fallback"):
+        raw = env.get("HUB_" + key.upper().replace("-", "_"))
+        value: Any = raw if raw is not None else found.get(key)
+        if value is None or value == "":
+            continue
+        field = "package_index_url" if key == "index-url" else key.replace("-", "_")
+        values[field] = _typed(key, value)
+    return values
+
+
+def _typed(key: str, value: Any) -> Any:
+    if key == "fallback":
+        return str(value).strip().lower() not in _FALSE if not isinstance(value, bool) else value
+    if key in _LISTS:
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"setting {key} = {value!r} must be a list of strings")
+        return tuple(items)
+    if not isinstance(value, str):
+        raise ConfigError(f"setting {key} = {value!r} must be a string")
+    return value
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@
     ├── OperatorConflict
     ├── OperatorBroken
     ├── OperatorLoadError     (also an ImportError)
+    │   └── OperatorNotLocal  (a hub operator used where it is not installed)
     ├── InvalidOperator       (also a ValueError)
     ├── ConfigError           (also a ValueError)
     ├── HubConnectionError    (also a ConnectionError)
@@ -36,15 +37,18 @@ class HubError(Exception):
 class OperatorNotFound(HubError, KeyError):
     """Raised when no installed distribution registers an operator of that name."""
 
-    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+    def __init__(self, name: str, suggestions: Sequence[str] = (), hub: str | None = None
+                 ) -> None:
         self.name = name
         self.suggestions = list(suggestions)
+        self.hub = hub
         hint = ""
         if self.suggestions:
             hint = " — did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
         target = self.suggestions[0] if len(self.suggestions) == 1 else name
+        asked = f" nor found on the hub at {hub}" if hub else ""
         super().__init__(
-            f"operator {name!r} is not installed{hint} Run `hub install {target}`."
+            f"operator {name!r} is not installed{asked}{hint} Run `hub install {target}`."
         )
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -87,6 +91,28 @@ class OperatorLoadError(HubError, ImportError):
         super().__init__(
             f"operator {name!r} could not load {target}: "
             f"{type(cause).__name__}: {cause}"
+        )
+
+
+class OperatorNotLocal(OperatorLoadError):
+    """Raised when an operator fetched from the hub is built where it is not installed
+    (the driver, on the local or thread backend): it runs on Ray stages, in its own env."""
+
+    def __init__(self, name: str, target: str, hub_url: str, distribution: str, version: str,
+                 installed: str | None = None) -> None:
+        self.name = name
+        self.target = target
+        self.cause = ModuleNotFoundError(f"{distribution} {version} is not installed")
+        self.hub_url = hub_url
+        self.distribution = distribution
+        self.version = version
+        self.installed = installed
+        here = f" ({distribution} {installed} is installed here)" if installed else ""
+        Exception.__init__(
+            self,
+            f"operator {name!r} came from the hub at {hub_url} ({distribution} {version}) and "
+            f"is not installed here{here}: it runs only on Ray stages (backend='ray'); to run "
+            f"it locally, `hub install {distribution}=={version}`",
         )
 
 

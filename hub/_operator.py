@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ._exceptions import InvalidOperator, OperatorLoadError
+import importlib_metadata
+
+from ._exceptions import InvalidOperator, OperatorLoadError, OperatorNotLocal
 
 Kind = Literal["function", "class"]
 KINDS: tuple[Kind, ...] = ("function", "class")
@@ -50,6 +52,30 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class HubOrigin:
+    """Where an operator fetched from a hub (not installed) comes from: one exact wheel.
+
+    The env that runs it installs this wheel by URL and sha256 (issue #10, item 4).
+    """
+
+    hub_url: str
+    distribution: str
+    version: str
+    filename: str
+    url: str
+    sha256: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+
+    def installed_version(self) -> str | None:
+        """The version of this distribution installed in the running environment, if any."""
+        try:
+            return importlib_metadata.version(self.distribution)
+        except importlib_metadata.PackageNotFoundError:
+            return None
+
+
+@dataclass(frozen=True)
 class OperatorSpec:
     """Everything the registry knows about one operator, without importing it.
 
@@ -68,6 +94,7 @@ class OperatorSpec:
     outputs: tuple[str, ...] = ()
     distribution: str | None = None
     version: str | None = None
+    origin: HubOrigin | None = None  # None for installed operators
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -105,7 +132,12 @@ class OperatorSpec:
         return self.target.partition(":")[0]
 
     def load(self) -> Callable[..., Any]:
-        """Import the implementation (a function or a class) and check its kind."""
+        """Import the implementation (a function or a class) and check its kind.
+
+        An operator from the hub imports only where its exact version is installed (a
+        Ray worker in the env built for it): elsewhere :class:`OperatorNotLocal`.
+        """
+        self._check_local()
         module_name, _, attr = self.target.partition(":")
         try:
             obj: Any = importlib.import_module(module_name)
@@ -119,6 +151,15 @@ class OperatorSpec:
                 self.name, self.target, TypeError(f"declared kind {self.kind!r} but found {found}")
             )
         return obj
+
+    def _check_local(self) -> None:
+        origin = self.origin
+        if origin is None:
+            return
+        installed = origin.installed_version()
+        if installed != origin.version:
+            raise OperatorNotLocal(self.name, self.target, origin.hub_url, origin.distribution,
+                                   origin.version, installed)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (what `hub list --json` and the hub server show)."""

@@ -8,11 +8,21 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._exceptions import OperatorBroken, OperatorConflict, OperatorNotFound
+from ._config import Settings, load_settings
+from ._exceptions import (
+    HubConnectionError,
+    OperatorBroken,
+    OperatorConflict,
+    OperatorNotFound,
+    ProjectNotFound,
+)
 from ._operator import Operator, OperatorSpec, normalize_name
 from ._plugins import PluginResult, Selection, iter_entry_points, load_plugin
+
+if TYPE_CHECKING:
+    from .client import HubClient
 
 Status = Literal["ok", "broken", "conflict", "disabled"]
 
@@ -137,12 +147,19 @@ class OperatorAccessor:
     """``ops.image_embed(...)`` or ``ops["image-embed"](...)``: a configured operator.
 
     The registry is discovered on first use and kept; ``ops.refresh()`` rescans
-    (after installing an operator in the same process).
+    (after installing an operator in the same process). An operator that is not
+    installed is looked up on the configured hub (``HUB_URL``; ``HUB_FALLBACK=0`` turns
+    this off), as :meth:`from_hub` does explicitly.
     """
 
-    def __init__(self, discover: Callable[[], Registry] = Registry.discover) -> None:
+    def __init__(self, discover: Callable[[], Registry] = Registry.discover,
+                 settings: Callable[[], Settings] = load_settings,
+                 client: Callable[[Settings], HubClient] | None = None) -> None:
         self._discover = discover
+        self._settings = settings
+        self._client = client or _default_client
         self._registry: Registry | None = None
+        self._fetched: dict[tuple[str, str], OperatorSpec] = {}  # (hub, requirement) -> spec
 
     @property
     def registry(self) -> Registry:
@@ -151,18 +168,29 @@ class OperatorAccessor:
         return self._registry
 
     def refresh(self) -> None:
-        """Forget the discovered operators; the next access scans again."""
+        """Forget the discovered and fetched operators; the next access looks again."""
         self._registry = None
+        self._fetched.clear()
+
+    def spec(self, name: str) -> OperatorSpec:
+        """The spec of ``name``: installed, else from the hub (``NAME==VERSION`` always
+        asks the hub)."""
+        if any(c in name for c in "=<>!~"):
+            return self._fetch(name, self._settings())
+        try:
+            return self.registry.get(name)
+        except OperatorNotFound as missing:
+            return self._fallback(name, missing)
+
+    def from_hub(self, requirement: str) -> Callable[..., Operator]:
+        """The factory of a hub operator, ``NAME`` or ``NAME==VERSION``, never installed.
+
+        >>> embed = ops.from_hub("image-embed==0.1.0")()   # doctest: +SKIP
+        """
+        return _factory(self._fetch(requirement, self._settings()))
 
     def __getitem__(self, name: str) -> Callable[..., Operator]:
-        spec = self.registry.get(name)
-
-        def configure(*args: Any, **kwargs: Any) -> Operator:
-            return Operator(spec, *args, **kwargs)
-
-        configure.__name__ = spec.name.replace("-", "_")
-        configure.__doc__ = spec.description
-        return configure
+        return _factory(self.spec(name))
 
     def __getattr__(self, name: str) -> Callable[..., Operator]:
         if name.startswith("__"):
@@ -171,6 +199,41 @@ class OperatorAccessor:
 
     def __dir__(self) -> list[str]:
         return [n.replace("-", "_") for n in self.registry.names()]
+
+    def _fallback(self, name: str, missing: OperatorNotFound) -> OperatorSpec:
+        settings = self._settings()
+        if not (settings.fallback and settings.hub_configured):
+            raise missing
+        try:
+            return self._fetch(normalize_name(name), settings)
+        except (ProjectNotFound, HubConnectionError) as exc:
+            raise OperatorNotFound(missing.name, missing.suggestions,
+                                   hub=f"{settings.url} ({exc})") from None
+
+    def _fetch(self, requirement: str, settings: Settings) -> OperatorSpec:
+        from ._hub_operators import fetch_spec, print_notice
+
+        key = (settings.url, requirement)
+        if key not in self._fetched:
+            spec = fetch_spec(self._client(settings), requirement)
+            print_notice(spec)
+            self._fetched[key] = spec
+        return self._fetched[key]
+
+
+def _factory(spec: OperatorSpec) -> Callable[..., Operator]:
+    def configure(*args: Any, **kwargs: Any) -> Operator:
+        return Operator(spec, *args, **kwargs)
+
+    configure.__name__ = spec.name.replace("-", "_")
+    configure.__doc__ = spec.description
+    return configure
+
+
+def _default_client(settings: Settings) -> HubClient:
+    from .client import HubClient
+
+    return HubClient.from_settings(settings)
 
 
 ops = OperatorAccessor()

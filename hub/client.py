@@ -31,6 +31,7 @@ import requests
 from . import _local_hub
 from ._config import Settings, load_settings
 from ._exceptions import HubConnectionError, HubResponseError, ProjectNotFound
+from ._operator import normalize_name
 
 if TYPE_CHECKING:
     from ._dist import WheelInfo
@@ -121,6 +122,30 @@ class HubClient:
             for operator in release["operators"]:
                 self._expect(operator, _OPERATOR, path)
         return data
+
+    def project_names(self) -> set[str]:
+        """The normalized name of every project the hub serves (its PEP 691 root index)."""
+        data = self._json("GET", "/simple/",
+                          headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        projects = data.get("projects")
+        if not isinstance(projects, list):
+            raise HubResponseError(f"{self.url}/simple/ answered without a project list — is "
+                                   "HUB_URL an opshub hub?", self.url, 200)
+        return {normalize_name(str(p.get("name", ""))) for p in projects if isinstance(p, dict)}
+
+    def release_wheel(self, name: str, version: str) -> dict[str, Any] | None:
+        """The wheel (``filename``, ``url``, ``sha256``) of a published, not yanked version
+        (pure-Python preferred), or None when the hub does not serve that version."""
+        from ._hub_operators import choose_wheel
+
+        try:
+            project = self.project(name)
+        except ProjectNotFound:
+            return None
+        for release in project.get("versions", []):
+            if release.get("version") == version and not release.get("yanked"):
+                return dict(choose_wheel(release.get("files", []), project["name"], version))
+        return None
 
     def yank(self, name: str, version: str, reason: str = "") -> dict[str, Any]:
         """Mark a version yanked (PEP 592): installers skip it unless pinned with ``==``."""

@@ -1,38 +1,56 @@
-"""Turn an operator's dependencies into a pinned lock and a Ray runtime_env.
+"""Turn operators' dependencies into pinned, hashed locks and a Ray runtime_env.
 
->>> from hub import Registry
+>>> from hub import ops
 >>> from runtime_env import stage_runtime_env
->>> stage_runtime_env(Registry.discover().get("image-embed"))  # doctest: +SKIP
-{'pip': {'packages': [...], 'pip_install_options': [...]}, 'py_modules': [...]}
+>>> stage_runtime_env(ops.image_embed().spec)  # doctest: +SKIP
+{'pip': {'packages': ['torch==2.13.0+cpu --hash=sha256:...', ...], ...}, 'py_modules': [...]}
 """
 
 from __future__ import annotations
 
-from ._cache import CacheEntry, LockCache, LockRequest
+from ._cache import CacheEntry, LockCache
 from ._lock import Lock
 from ._merge import merge
+from ._node_env import node_env
 from ._operator_lock import lock_operator
-from ._requirements import base_constraints, requirements_for
-from ._resolvers import PYPI, PipToolsResolver, Resolver, UvResolver, get_resolver
-from ._stage import fused_runtime_env, runtime_env_for, stage_runtime_env
+from ._plan import EnvPlan, Wheel, needs_env, plan_env
+from ._planner import Planner, Scope
+from ._request import LockRequest
+from ._requirements import base_constraints, requirements_for, spec_requirements
+from ._resolvers import PipToolsResolver, Resolver, UvResolver, get_resolver
+from ._sources import PYPI, Cooldown, Sources
+from ._stage import fused_runtime_env, stage_runtime_env
+from ._survey import NodeReport, Survey, SurveyCache
 from ._target import Target
 
 __all__ = [
     "PYPI",
     "CacheEntry",
+    "Cooldown",
+    "EnvPlan",
     "Lock",
     "LockCache",
     "LockRequest",
+    "NodeReport",
     "PipToolsResolver",
+    "Planner",
     "Resolver",
+    "Scope",
+    "Sources",
+    "Survey",
+    "SurveyCache",
     "Target",
     "UvResolver",
+    "Wheel",
     "base_constraints",
     "fused_runtime_env",
     "get_resolver",
     "lock_operator",
     "merge",
+    "needs_env",
+    "node_env",
+    "plan_env",
     "requirements_for",
-    "runtime_env_for",
+    "spec_requirements",
     "stage_runtime_env",
 ]

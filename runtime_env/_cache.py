@@ -1,53 +1,30 @@
 """A content-addressed cache of locks: one JSON file per resolution request.
 
 The key hashes everything that can change the answer (requirements, constraints,
-target, indexes, resolver and its version). Writers take a per-key file lock and
-publish with an atomic rename, so concurrent processes resolve once and readers
-never see a partial file; a warm lookup is one file read, no resolver.
+preferences, target, sources, cooldown, resolver and its version). Writers take a
+per-key file lock and publish with an atomic rename, so concurrent processes resolve
+once and readers never see a partial file; a warm lookup is one file read, no resolver.
+An entry of any other shape (damaged, or valid JSON of the wrong shape) is a miss and
+is replaced (issue #11 item 6).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from hub._config import load_settings
+from hub.config import load_settings
 
 from ._lock import Lock
+from ._request import LockRequest
 from ._resolvers import Resolver
-from ._target import Target
-
-
-@dataclass(frozen=True)
-class LockRequest:
-    """Everything a resolution depends on; its hash is the cache key."""
-
-    requirements: tuple[str, ...]
-    constraints: tuple[tuple[str, str], ...]
-    target: Target
-    indexes: tuple[str, ...]
-
-    @classmethod
-    def create(cls, requirements: Sequence[str], constraints: Mapping[str, str],
-               target: Target, indexes: Sequence[str]) -> LockRequest:
-        return cls(tuple(sorted(set(requirements))), tuple(sorted(constraints.items())),
-                   target, tuple(indexes))
-
-    def key(self, resolver: Resolver) -> str:
-        data = {"requirements": self.requirements, "constraints": self.constraints,
-                "target": self.target.to_dict(), "indexes": self.indexes,
-                "resolver": resolver.name, "resolver_version": resolver.version}
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -86,11 +63,9 @@ class LockCache:
         return self.root / f"{key}.json"
 
     def get(self, key: str) -> Lock | None:
-        """The cached lock, or None (a damaged entry counts as missing)."""
-        try:
-            return Lock.from_json(json.loads(self.path(key).read_text())["lock"])
-        except (OSError, ValueError, KeyError):
-            return None
+        """The cached lock, or None (a damaged or wrong-shape entry counts as missing)."""
+        entry = _read(self.path(key))
+        return entry[1] if entry else None
 
     def get_or_resolve(self, request: LockRequest, resolver: Resolver) -> Lock:
         """The cached lock for ``request``, resolving (once, across processes) on a miss."""
@@ -104,8 +79,7 @@ class LockCache:
         with FileLock(str(self.root / f"{key}.lock")):
             lock = self.get(key)  # another process may have resolved while we waited
             if lock is None:
-                lock = resolver.resolve(request.requirements, dict(request.constraints),
-                                        request.target, request.indexes)
+                lock = resolver.resolve(request)
                 self._write(key, request, lock)
         return lock
 
@@ -136,11 +110,25 @@ class LockCache:
         return len(removed)
 
 
-def _entry(path: Path) -> CacheEntry | None:
+def _read(path: Path) -> tuple[dict[str, Any], Lock] | None:
+    """An entry's fields and its lock, or None for anything unreadable or of another shape."""
     try:
         data = json.loads(path.read_text())
-        lock = Lock.from_json(data["lock"])
-    except (OSError, ValueError, KeyError):
+        if not isinstance(data, dict) or not isinstance(data.get("lock"), str):
+            return None
+        requirements, created = data.get("requirements", []), data.get("created", 0)
+        if not (isinstance(requirements, list) and all(isinstance(r, str) for r in requirements)
+                and isinstance(created, int | float)):
+            return None
+        return data, Lock.from_json(data["lock"])
+    except (OSError, ValueError):
         return None
-    return CacheEntry(path.stem, path, tuple(data.get("requirements", ())), lock.resolver,
+
+
+def _entry(path: Path) -> CacheEntry | None:
+    found = _read(path)
+    if found is None:
+        return None  # `hub cache list` skips it; the next lookup resolves and replaces it
+    data, lock = found
+    return CacheEntry(path.stem, path, tuple(data["requirements"]), lock.resolver,
                       len(lock.pins), float(data.get("created", 0)), path.stat().st_size)

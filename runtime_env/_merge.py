@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub._exceptions import PinConflict
+from hub import PinConflict
 
 from ._lock import Lock
 
@@ -23,5 +23,6 @@ def merge(locks: Mapping[str, Lock]) -> Lock:
                 raise PinConflict(package, [first, (operator, version)])
     resolvers = sorted({lock.resolver for lock in locks.values()} - {""})
     indexes = next((lock.indexes for lock in locks.values() if lock.indexes), ())
-    return Lock.from_pins({p: v for p, (_, v) in pins.items()},
+    hashes = {p: h for lock in locks.values() for p, h in lock.hashes}
+    return Lock.from_pins({p: v for p, (_, v) in pins.items()}, hashes=hashes,
                           resolver="+".join(resolvers), indexes=indexes)

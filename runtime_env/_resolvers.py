@@ -1,7 +1,9 @@
-"""Resolvers behind one interface: ``resolve(requirements, constraints, target, indexes)``.
+"""Resolvers behind one interface: ``resolve(request)`` gives a hash-pinned :class:`Lock`.
 
 Neither pip-tools nor uv has a Python API, so both run as subprocesses through an
 injectable *runner* (tests pass one that fails to prove a warm lookup never resolves).
+Both get the same sources (:class:`Sources`), constraints, preferences (an existing
+output file, which both keep pins from) and cooldown; both emit sha256 hashes.
 """
 
 from __future__ import annotations
@@ -10,17 +12,17 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from hub._exceptions import ConfigError, ResolutionError
+from hub import ConfigError, ResolutionError
 
 from ._lock import Lock, parse_requirements_output
-from ._requirements import installed_version
+from ._request import LockRequest
+from ._requirements import SELF, installed_version
 from ._target import Target
 
-PYPI = "https://pypi.org/simple/"
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 
@@ -32,7 +34,7 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 class Resolver:
-    """Locks requirements into exact pins; subclasses give the command line."""
+    """Locks requirements into exact, hashed pins; subclasses give the command line."""
 
     name: ClassVar[str] = ""
     distribution: ClassVar[str] = ""
@@ -45,17 +47,17 @@ class Resolver:
         """The resolver's version, from metadata (no subprocess: it is part of the cache key)."""
         return installed_version(self.distribution) or "unknown"
 
-    def resolve(self, requirements: Sequence[str], constraints: Mapping[str, str],
-                target: Target, indexes: Sequence[str]) -> Lock:
-        """Pins for ``requirements`` under ``constraints`` (name -> version) for ``target``."""
-        if not requirements:
-            return Lock(resolver=self.name, indexes=tuple(indexes))
-        with tempfile.TemporaryDirectory(prefix="opshub-lock-") as tmp:
-            command = self._command(Path(tmp), requirements, constraints, target, indexes)
-            done = self._run(command)
-            text = self._output(Path(tmp), done)
-        pins = parse_requirements_output(text, command)
-        return Lock.from_pins(pins, resolver=self.name, indexes=tuple(indexes))
+    def resolve(self, request: LockRequest) -> Lock:
+        """Pins (with sha256 hashes) for ``request``."""
+        if not request.requirements:
+            return Lock(resolver=self.name, indexes=request.indexes)
+        with tempfile.TemporaryDirectory(prefix="opshub-lock-") as scratch:
+            tmp = Path(scratch)
+            command = self._command(tmp, request, _write_inputs(tmp, request))
+            self._run(command)
+            text = (tmp / "lock.txt").read_text()
+        pins, hashes = parse_requirements_output(text, command)
+        return Lock.from_pins(pins, hashes=hashes, resolver=self.name, indexes=request.indexes)
 
     def _run(self, command: list[str]) -> subprocess.CompletedProcess[str]:
         try:
@@ -66,12 +68,8 @@ class Resolver:
             raise _failure(self.name, command, done)
         return done
 
-    def _command(self, tmp: Path, requirements: Sequence[str], constraints: Mapping[str, str],
-                 target: Target, indexes: Sequence[str]) -> list[str]:
+    def _command(self, tmp: Path, request: LockRequest, inputs: Inputs) -> list[str]:
         raise NotImplementedError
-
-    def _output(self, tmp: Path, done: subprocess.CompletedProcess[str]) -> str:
-        return done.stdout
 
 
 class UvResolver(Resolver):
@@ -80,46 +78,51 @@ class UvResolver(Resolver):
     name = "uv"
     distribution = "uv"
 
-    def _command(self, tmp: Path, requirements: Sequence[str], constraints: Mapping[str, str],
-                 target: Target, indexes: Sequence[str]) -> list[str]:
+    def _command(self, tmp: Path, request: LockRequest, inputs: Inputs) -> list[str]:
         from uv import find_uv_bin
 
-        req, con = _write_inputs(tmp, requirements, constraints)
-        # uv searches --index entries in order before --default-index, stopping at the
-        # first index that has the name (no dependency confusion): hub first, PyPI last.
-        index_opts = [o for url in indexes[:-1] for o in ("--index", url)]
-        return [find_uv_bin(), "pip", "compile", str(req), "-c", str(con), "--quiet",
-                "--no-header", "--no-annotate", "--python-version", target.python_version,
-                "--python-platform", target.uv_platform, *index_opts,
-                "--default-index", indexes[-1]]
+        target = request.target
+        # uv searches the hub first and stops at the first index that has a name
+        # (first-index): a hub name can never come from another index.
+        # opshub reaches the nodes through py_modules, never an index: an override with a
+        # marker that never holds drops it from operators that depend on it (uv's way).
+        overrides = tmp / "overrides.txt"
+        overrides.write_text("".join(f"{n}; python_version < '0'\n" for n in sorted(SELF)))
+        return [find_uv_bin(), "pip", "compile", str(inputs.requirements),
+                "-c", str(inputs.constraints), "--override", str(overrides),
+                "--output-file", str(inputs.output),
+                "--quiet", "--no-header", "--no-annotate", "--generate-hashes",
+                "--python-version", target.python_version,
+                "--python-platform", target.uv_platform, *request.sources.uv_args(),
+                *_uv_cooldown(request)]
 
 
 class PipToolsResolver(Resolver):
-    """``pip-compile``: the reference resolver; only locks for the driver's interpreter."""
+    """``pip-compile``: the reference resolver; only locks for the driver's interpreter.
+
+    The hub is never one of its indexes (pip ranks every index alike, pip#8606): a hub
+    name in the requirements or the lock is refused by the caller (see ``_locking``).
+    """
 
     name = "pip-tools"
     distribution = "pip-tools"
 
-    def _command(self, tmp: Path, requirements: Sequence[str], constraints: Mapping[str, str],
-                 target: Target, indexes: Sequence[str]) -> list[str]:
+    def _command(self, tmp: Path, request: LockRequest, inputs: Inputs) -> list[str]:
+        target = request.target
         if not target.is_current():
             raise ConfigError(
                 f"pip-tools can only lock for the driver's Python ({Target.current().minor}, "
                 f"{sys.platform}), not {target.minor}/{target.platform}; use --resolver uv"
             )
-        req, con = _write_inputs(tmp, requirements, constraints)
-        with req.open("a") as f:
-            f.write(f"-c {con}\n")
-        extra = [o for url in indexes[:-1] for o in ("--extra-index-url", url)]
+        with inputs.requirements.open("a") as f:
+            f.write(f"-c {inputs.constraints}\n")
         # --allow-unsafe: pin setuptools & co. as uv does (pip-tools' announced default),
         # so both resolvers give the same pins.
-        return [sys.executable, "-m", "piptools", "compile", str(req), "--quiet",
-                "--no-header", "--no-annotate", "--strip-extras", "--no-emit-index-url",
-                "--allow-unsafe",
-                "--output-file", str(tmp / "lock.txt"), "--index-url", indexes[-1], *extra]
-
-    def _output(self, tmp: Path, done: subprocess.CompletedProcess[str]) -> str:
-        return (tmp / "lock.txt").read_text()
+        return [sys.executable, "-m", "piptools", "compile", str(inputs.requirements),
+                "--quiet", "--no-header", "--no-annotate", "--strip-extras",
+                "--no-emit-index-url", "--no-emit-find-links", "--allow-unsafe",
+                "--generate-hashes", "--output-file", str(inputs.output),
+                *request.sources.pip_args(), *_pip_cooldown(request)]
 
 
 RESOLVERS: dict[str, type[Resolver]] = {"uv": UvResolver, "pip-tools": PipToolsResolver}
@@ -134,12 +137,47 @@ def get_resolver(name: str | None = None, runner: Runner = run) -> Resolver:
     return RESOLVERS[name](runner)
 
 
-def _write_inputs(tmp: Path, requirements: Sequence[str],
-                  constraints: Mapping[str, str]) -> tuple[Path, Path]:
-    req, con = tmp / "requirements.in", tmp / "constraints.txt"
-    req.write_text("".join(f"{r}\n" for r in requirements))
-    con.write_text("".join(f"{n}=={v}\n" for n, v in sorted(constraints.items())))
-    return req, con
+class Inputs:
+    """The files a resolver reads: requirements, constraints, and the output file whose
+    existing pins (the preferences) both resolvers keep when the requirements allow."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.requirements = tmp / "requirements.in"
+        self.constraints = tmp / "constraints.txt"
+        self.output = tmp / "lock.txt"
+
+
+def _write_inputs(tmp: Path, request: LockRequest) -> Inputs:
+    inputs = Inputs(tmp)
+    inputs.requirements.write_text("".join(f"{r}\n" for r in request.requirements))
+    inputs.constraints.write_text(_pin_lines(request.constraints))
+    inputs.output.write_text(_pin_lines(request.preferences))
+    return inputs
+
+
+def _pin_lines(pins: Sequence[tuple[str, str]]) -> str:
+    return "".join(f"{n}=={v}\n" for n, v in pins)
+
+
+def _uv_cooldown(request: LockRequest) -> list[str]:
+    cooldown = request.cooldown
+    if cooldown is None:
+        return []
+    spared = sorted({*cooldown.exceptions, *request.spared})
+    return ["--exclude-newer", cooldown.stamp(),
+            *(o for name in spared for o in ("--exclude-newer-package", f"{name}=false"))]
+
+
+def _pip_cooldown(request: LockRequest) -> list[str]:
+    cooldown = request.cooldown
+    if cooldown is None:
+        return []
+    if cooldown.exceptions:
+        raise ConfigError(
+            f"pip-tools cannot spare {', '.join(cooldown.exceptions)} from lock-exclude-newer "
+            "(pip's --uploaded-prior-to has no per-package form); use --resolver uv, or drop "
+            "lock-exclude-newer-exceptions")
+    return ["--pip-args", f"--uploaded-prior-to={cooldown.stamp()}"]
 
 
 def _failure(name: str, command: list[str], done: subprocess.CompletedProcess[str]

@@ -1,12 +1,16 @@
-"""The Python version and platform a lock is made for (the cluster's, not always the driver's)."""
+"""The Python, platform and accelerator a lock is made for (the stage's nodes', probed)."""
 
 from __future__ import annotations
 
 import platform as _platform
+import re
 import sys
 from dataclasses import dataclass
 
-from hub._exceptions import ConfigError
+from hub import ConfigError
+
+CPU = "cpu"
+_CUDA = re.compile(r"^cu(\d+)(\d)\Z")  # PyTorch's labels: cu121 is CUDA 12.1, cu130 13.0
 
 # sys.platform -> uv's --python-platform for a given machine
 _UV_PLATFORMS = {
@@ -25,8 +29,10 @@ class Target:
     python_version: str
     platform: str = "linux"
     machine: str = "x86_64"
+    accelerator: str = CPU  # "cpu", or "cuXY" with the CUDA version the node's driver runs
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "accelerator", parse_accelerator(self.accelerator))
         parts = self.python_version.split(".")
         if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
             raise ConfigError(
@@ -38,6 +44,11 @@ class Target:
     def current(cls) -> Target:
         """The driver's own interpreter and platform."""
         return cls(_platform.python_version(), sys.platform, _platform.machine())
+
+    @property
+    def cuda(self) -> tuple[int, int] | None:
+        """``(12, 1)`` for ``cu121``; None on a CPU target."""
+        return cuda_version(self.accelerator)
 
     @property
     def minor(self) -> str:
@@ -73,6 +84,30 @@ class Target:
                                   "win32": "Windows"}.get(self.platform, self.platform)
         return env
 
+    def describe(self) -> str:
+        """``Python 3.11.9 linux/x86_64, cpu``: how `hub env` names the target."""
+        return f"Python {self.python_version} {self.platform}/{self.machine}, {self.accelerator}"
+
     def to_dict(self) -> dict[str, str]:
         return {"python": self.python_version, "platform": self.platform,
-                "machine": self.machine}
+                "machine": self.machine, "accelerator": self.accelerator}
+
+
+def parse_accelerator(text: str) -> str:
+    """``cpu`` or ``cuXY``, from ``cpu``, ``cu121``, ``cuda12.1`` or ``12.1``."""
+    value = text.strip().lower().removeprefix("cuda")
+    if value == CPU:
+        return CPU
+    match = re.fullmatch(r"(\d+)\.(\d)", value)
+    if match:
+        return f"cu{match.group(1)}{match.group(2)}"
+    if _CUDA.match(value):
+        return value
+    raise ConfigError(f"accelerator {text!r} must be 'cpu' or a CUDA version such as 'cu121' "
+                      "or '12.1' (the newest CUDA the node's driver supports)")
+
+
+def cuda_version(label: str) -> tuple[int, int] | None:
+    """The CUDA version of a PyTorch build label (``cu128`` -> (12, 8)), else None."""
+    match = _CUDA.match(label)
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -3,50 +3,139 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._registry import Registry
+from .._exceptions import ConfigError
+from .._registry import ops
 from ._output import print_json, print_table
 
-RESOLVER = click.option("--resolver", type=click.Choice(["uv", "pip-tools"]), default=None,
-                        help="Resolver to lock with (default: uv).")
-PYTHON = click.option("--python", "python_version", default=None,
-                      help="Target Python version, e.g. 3.11 (default: the driver's).")
-PLATFORM = click.option("--platform", "platform_", default=None,
-                        help="Target sys.platform, e.g. linux (default: the driver's).")
+if TYPE_CHECKING:
+    from runtime_env import Planner, Scope
+
+    from .._operator import OperatorSpec
+
+F = Callable[..., Any]
 
 
-def _target(python_version: str | None, platform_: str | None):  # type: ignore[no-untyped-def]
-    from runtime_env import Target
+def _target_options(command: F) -> F:
+    """The options that say which nodes an env or lock is for."""
+    options = [
+        click.option("--address", default=None,
+                     help="Ray cluster to probe (default: RAY_ADDRESS; with neither, a bare "
+                          "node like this machine is assumed)."),
+        click.option("--resources", "resources", default=None, metavar="JSON",
+                     help="The stage's Ray resources, e.g. '{\"bare\": 1}': only nodes "
+                          "that offer them are targets."),
+        click.option("--python", "python_version", default=None,
+                     help="Target Python version, e.g. 3.11 (overrides the probe)."),
+        click.option("--platform", "platform_", default=None,
+                     help="Target sys.platform, e.g. linux (overrides the probe)."),
+        click.option("--accelerator", default=None,
+                     help="cpu, or the CUDA version the nodes' driver runs, e.g. cu121 or "
+                          "12.1 (overrides the probe)."),
+        click.option("--resolver", type=click.Choice(["uv", "pip-tools"]), default=None,
+                     help="Resolver to lock with (default: uv)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    here = Target.current()
-    return Target(python_version or here.python_version, platform_ or here.platform,
-                  here.machine)
+
+def _scope(planner: Planner, specs: list[OperatorSpec], address: str | None,
+           resources: str | None, overrides: dict[str, str | None]) -> Scope:
+    """Connect to the cluster if one is named, probe it, apply the overrides, and say on
+    stderr which target the env is for."""
+    if address or os.environ.get("RAY_ADDRESS"):
+        import ray
+
+        _check_reachable(address or os.environ["RAY_ADDRESS"])
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+    options = {"resources": _resources(resources)}
+    scope = planner.scope(specs, ray_options=options)
+    changed = {k: v for k, v in overrides.items() if v}
+    if changed:
+        scope = planner.scope(specs, ray_options=options, target=replace(scope.target, **changed))
+    if not scope.assumed:
+        how = f"probed on {len(scope.survey.nodes)} node(s)"
+    elif changed and planner.connected():
+        how = "assumed: a bare node of that kind; the cluster's nodes are of another"
+    else:
+        how = ("assumed: no Ray cluster (pass --address or set RAY_ADDRESS to probe one), a "
+               "bare node like this machine")
+    click.echo(f"target: {scope.target.describe()} ({how})", err=True)
+    return scope
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in one line when nothing listens at a ``host:port`` address (Ray itself would
+    retry for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", ray:// or http:// addresses: Ray's own handling
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError:
+        raise ConfigError(f"no Ray cluster answers at {address} — start one with `ray start "
+                          "--head`, or fix --address / RAY_ADDRESS") from None
+
+
+def _resources(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+        raise ConfigError(f"--resources {text!r} must be a JSON object of Ray resources, e.g. "
+                          "'{\"bare\": 1}'")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _planner(resolver: str | None, ship: str = "auto") -> Planner:
+    from runtime_env import Planner, get_resolver
+
+    return Planner(resolver=get_resolver(resolver), ship=ship)  # type: ignore[arg-type]
+
+
+def _overrides(python_version: str | None, platform_: str | None, accelerator: str | None
+               ) -> dict[str, str | None]:
+    return {"python_version": python_version, "platform": platform_, "accelerator": accelerator}
 
 
 @click.command("env")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print compact JSON (one line).")
 @click.option("--ship", type=click.Choice(["auto", "index", "py_modules"]), default="auto",
-              help="How workers get the operator: hub index, py_modules, or auto.")
-@RESOLVER
-@PYTHON
-@PLATFORM
-def env(names: tuple[str, ...], as_json: bool, ship: str, resolver: str | None,
-        python_version: str | None, platform_: str | None) -> None:
-    """Print the Ray runtime_env for NAMES (one shared env; use with --runtime-env-json)."""
-    from runtime_env import fused_runtime_env, get_resolver
+              help="How an installed operator's own code reaches the nodes: its wheel from "
+                   "the hub (index), its files (py_modules), or auto.")
+@_target_options
+def env(names: tuple[str, ...], as_json: bool, ship: str, address: str | None,
+        resources: str | None, python_version: str | None, platform_: str | None,
+        accelerator: str | None, resolver: str | None) -> None:
+    """Print the Ray runtime_env that runs NAMES (one shared env) on the target nodes.
 
-    registry = Registry.discover()
-    specs = [registry.get(n) for n in names]
-    result = fused_runtime_env(specs, ship=ship,  # type: ignore[arg-type]
-                               target=_target(python_version, platform_),
-                               resolver=get_resolver(resolver))
+    NAME is an installed operator, or one on the hub (NAME or NAME==VERSION). With a
+    cluster (--address or RAY_ADDRESS) its nodes are probed and py_modules are uploaded
+    to it, so the env works for a task, an actor or `ray job submit --runtime-env-json`.
+    """
+    planner = _planner(resolver, ship)
+    specs = [ops.spec(n) for n in names]
+    scope = _scope(planner, specs, address, resources,
+                   _overrides(python_version, platform_, accelerator))
+    result = planner.runtime_env(specs, scope=scope)
     if result is None:
-        click.echo("the cluster already has everything these operators need: no env", err=True)
-    data = result or {}
+        click.echo("the target nodes already have everything these operators need: no env",
+                   err=True)
+    data = dict(result or {})
     click.echo(json.dumps(data, separators=(",", ":")) if as_json else json.dumps(data, indent=2))
 
 
@@ -54,20 +143,19 @@ def env(names: tuple[str, ...], as_json: bool, ship: str, resolver: str | None,
 @click.argument("names", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here (pylock.toml format when the name ends in .toml).")
-@RESOLVER
-@PYTHON
-@PLATFORM
-def lock(names: tuple[str, ...], output: Path | None, resolver: str | None,
-         python_version: str | None, platform_: str | None) -> None:
-    """Lock the third-party requirements of NAMES (requirements format)."""
-    from runtime_env import get_resolver, lock_operator, merge
-
-    registry = Registry.discover()
-    target, chosen = _target(python_version, platform_), get_resolver(resolver)
-    merged = merge({n: lock_operator(registry.get(n), target=target, resolver=chosen)
-                    for n in names})
+@click.option("--hashes", is_flag=True, help="Add each pin's sha256 hashes (pip --require-hashes).")
+@_target_options
+def lock(names: tuple[str, ...], output: Path | None, hashes: bool, address: str | None,
+         resources: str | None, python_version: str | None, platform_: str | None,
+         accelerator: str | None, resolver: str | None) -> None:
+    """Lock the third-party requirements of NAMES for the target nodes (requirements format)."""
+    planner = _planner(resolver)
+    specs = [ops.spec(n) for n in names]
+    scope = _scope(planner, specs, address, resources,
+                   _overrides(python_version, platform_, accelerator))
+    merged = planner.lock(specs, scope)
     text = merged.pylock_toml() if output and output.suffix == ".toml" else \
-        merged.requirements_txt()
+        merged.requirements_txt(with_hashes=hashes)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -83,7 +171,7 @@ def cache() -> None:
 @cache.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def cache_list(as_json: bool) -> None:
-    """List cached locks, oldest first."""
+    """List cached locks, oldest first (damaged entries are skipped and re-resolved)."""
     from runtime_env import LockCache
 
     store = LockCache.default()

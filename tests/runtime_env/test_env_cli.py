@@ -7,33 +7,48 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from ray.runtime_env import RuntimeEnv
+from support.envs import node_spec
 
 from hub.cli import main
+
+ASSUMED = "(assumed: no Ray cluster (pass --address or set RAY_ADDRESS to probe one)"
 
 
 def invoke(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def test_lock_prints_requirements_and_writes_pylock(test_ops, tmp_path: Path) -> None:
+def test_lock_prints_requirements_and_says_which_target(test_ops, tmp_path: Path) -> None:
     result = invoke("lock", "render-row", "toolz-version-a")
-    assert result.exit_code == 0 and result.output == "tabulate==0.10.0\ntoolz==0.12.1\n"
+    assert result.exit_code == 0 and result.stdout == "tabulate==0.10.0\ntoolz==0.12.1\n"
+    assert result.stderr.startswith("target: Python 3.")  # probed or assumed: the session's Ray
+    hashed = invoke("lock", "render-row", "--hashes").stdout
+    assert hashed.startswith("tabulate==0.10.0 \\\n    --hash=sha256:")
     out = tmp_path / "pylock.toml"
     assert invoke("lock", "render-row", "-o", str(out), "--resolver", "pip-tools").exit_code == 0
-    assert 'name = "tabulate"\nversion = "0.10.0"' in out.read_text()
+    assert 'name = "tabulate"\nversion = "0.10.0"\nwheels = [{ hashes' in out.read_text()
 
 
-def test_lock_conflict_is_one_clean_error_line(test_ops) -> None:
-    result = CliRunner().invoke(main, ["lock", "toolz-version-a", "toolz-version-b"])
+@pytest.mark.parametrize("command", ["lock", "env"])
+def test_conflicting_pins_are_one_clean_error_line_in_every_mode(test_ops, command) -> None:
+    result = CliRunner().invoke(main, [command, "toolz-version-a", "toolz-version-b"])
     assert result.exit_code == 1
-    assert result.output.startswith("error: operator 'toolz-version-a' pins toolz==0.12.1")
+    assert result.stderr.splitlines()[-1].startswith(
+        "error: operator 'toolz-version-a' pins toolz==0.12.1 but operator 'toolz-version-b' "
+        "pins toolz==1.0.0")
 
 
-def test_lock_for_another_python(test_ops) -> None:
-    result = invoke("lock", "render-row", "--python", "3.9", "--platform", "darwin")
-    assert result.exit_code == 0 and result.output.startswith("tabulate==")
+def test_the_probe_can_be_overridden(test_ops) -> None:
+    result = invoke("lock", "render-row", "--python", "3.9", "--platform", "darwin",
+                    "--accelerator", "12.1")
+    assert result.exit_code == 0 and result.stdout.startswith("tabulate==")
+    assert result.stderr.startswith("target: Python 3.9 darwin/x86_64, cu121 (assumed: ")
+    bad = CliRunner().invoke(main, ["lock", "render-row", "--accelerator", "tpu"])
+    assert bad.exit_code == 1 and "accelerator 'tpu' must be 'cpu' or a CUDA version" in \
+        bad.stderr
 
 
 def test_cache_list_and_prune(test_ops) -> None:
@@ -46,17 +61,47 @@ def test_cache_list_and_prune(test_ops) -> None:
     assert invoke("cache", "prune").output == "removed 1 cached lock\n"
 
 
-def test_env_json_is_a_valid_job_runtime_env(test_ops, tmp_path: Path) -> None:
+def test_cache_list_survives_a_wrong_shape_entry(test_ops) -> None:
+    invoke("lock", "render-row")
+    from runtime_env import LockCache
+
+    (entry,) = LockCache.default().entries()
+    entry.path.write_text('{"lock": "[1, 2]", "requirements": 3}')
+    result = invoke("cache", "list")
+    assert result.exit_code == 0 and "no cached locks" in result.output
+    assert invoke("lock", "render-row").stdout == "tabulate==0.10.0\n"  # re-resolved
+
+
+def test_env_without_a_cluster_is_for_a_bare_node_like_this_one(test_ops, tmp_path) -> None:
     # a real subprocess, without Ray running: local paths, fine for `ray job submit`
     out = subprocess.run([sys.executable, "-m", "hub", "env", "render-row", "--json"],
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     env = json.loads(out.stdout)
-    assert env["pip"]["packages"] == ["tabulate==0.10.0"]
+    assert ASSUMED in out.stderr
+    lines = node_spec(env)["requirements"]
+    packages = [line.split(" ")[0] for line in lines]
+    assert "tabulate==0.10.0" in packages and any(p.startswith("pluggy==") for p in packages)
+    assert not [p for p in packages if p.startswith(("ray==", "torch"))]  # the node has Ray
+    assert all("--hash=sha256:" in line for line in lines)
+    assert [Path(p).name for p in env["py_modules"]][:2] == ["hub", "runtime_env"]
     data = RuntimeEnv(**env).to_dict()
-    data.pop("_ray_commit")
+    data.pop("_ray_commit", None)
     assert data == env
 
 
 def test_env_unknown_operator(test_ops) -> None:
     result = CliRunner().invoke(main, ["env", "render-rows"])
     assert result.exit_code == 1 and "did you mean 'render-row'" in result.output
+
+
+@pytest.mark.parametrize("command", ["env", "lock"])
+def test_an_address_where_no_cluster_answers_is_one_line(test_ops, command, monkeypatch) -> None:
+    from support.net import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, [command, "render-row", "--address", address])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: no Ray cluster answers at {address} — start one with "
+                             "`ray start --head`, or fix --address / RAY_ADDRESS\n")
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    assert CliRunner().invoke(main, [command, "render-row"]).exit_code == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_env import PYPI, LockCache, LockRequest, Target, UvResolver
+from runtime_env import PYPI, Cooldown, LockCache, LockRequest, Sources, Target, UvResolver
 from runtime_env._resolvers import run
 
 REQUEST = LockRequest.create(["toolz==1.0.0"], {"six": "1.16.0"}, Target("3.11", "linux"),
@@ -29,7 +29,11 @@ def test_key_covers_every_input() -> None:
         replace(REQUEST, constraints=(("six", "1.17.0"),)),
         replace(REQUEST, target=Target("3.12", "linux")),
         replace(REQUEST, target=Target("3.11", "darwin", "arm64")),
-        replace(REQUEST, indexes=("http://hub/simple/", PYPI)),
+        replace(REQUEST, sources=Sources(PYPI, ("http://hub/simple/",))),
+        replace(REQUEST, sources=Sources(PYPI, find_links=("/opt/wheels",))),
+        replace(REQUEST, target=Target("3.11", "linux", accelerator="cu121")),
+        replace(REQUEST, preferences=(("torch", "2.13.0+cpu"),)),
+        replace(REQUEST, cooldown=Cooldown("7 days")),
     ]
     keys = {REQUEST.key(uv), *(v.key(uv) for v in variants)}
     assert len(keys) == 1 + len(variants)
@@ -54,12 +58,31 @@ def test_warm_lookup_touches_no_resolver(tmp_path: Path) -> None:
     assert [e.pins for e in cache.entries()] == [1]
 
 
-def test_a_damaged_entry_is_resolved_again(tmp_path: Path) -> None:
+def _lock_text(**fields: object) -> str:
+    return json.dumps({"pins": {}, "resolver": "uv", "indexes": [], **fields})
+
+
+WRONG_SHAPES = [
+    "{not json", "[]", '"a string"', json.dumps({"lock": 5}), json.dumps({"lock": "[1, 2]"}),
+    json.dumps({"lock": _lock_text(pins=["toolz"])}),
+    json.dumps({"lock": _lock_text(pins={"toolz": 1})}),
+    json.dumps({"lock": _lock_text(hashes={"toolz": "ab"})}),
+    json.dumps({"lock": _lock_text(), "requirements": "toolz", "created": "yesterday"}),
+]
+
+
+@pytest.mark.parametrize("text", WRONG_SHAPES, ids=range(len(WRONG_SHAPES)))
+def test_a_damaged_or_wrong_shape_entry_is_a_miss_and_is_replaced(tmp_path: Path,
+                                                                  text: str) -> None:
+    """The attack (issue #11): overwrite a cached lock with valid JSON of another shape."""
     cache = LockCache(tmp_path)
     cache.get_or_resolve(REQUEST, UvResolver())
-    cache.path(REQUEST.key(UvResolver())).write_text("{not json")
+    path = cache.path(REQUEST.key(UvResolver()))
+    path.write_text(text)
     assert cache.get(REQUEST.key(UvResolver())) is None
+    assert cache.entries() == []  # `hub cache list` skips it instead of crashing
     assert cache.get_or_resolve(REQUEST, UvResolver()).as_dict == {"toolz": "1.0.0"}
+    assert json.loads(path.read_text())["requirements"] == ["toolz==1.0.0"]  # replaced
 
 
 def test_failed_resolution_leaves_no_entry(tmp_path: Path) -> None:

@@ -41,10 +41,12 @@ def test_bad_target() -> None:
         _ = Target("3.11", "sunos", "sparc").uv_platform
 
 
-def test_merge_combines_agreeing_locks() -> None:
+def test_merge_combines_agreeing_locks_and_their_hashes() -> None:
     merged = merge({"a": Lock.from_pins({"six": "1.16.0"}, resolver="uv"),
-                    "b": Lock.from_pins({"six": "1.16.0", "toolz": "1.0.0"}, resolver="uv")})
+                    "b": Lock.from_pins({"six": "1.16.0", "toolz": "1.0.0"}, resolver="uv",
+                                        hashes={"toolz": ["ab" * 32]})})
     assert merged.as_dict == {"six": "1.16.0", "toolz": "1.0.0"} and merged.resolver == "uv"
+    assert merged.hash_dict == {"toolz": ("ab" * 32,)}
 
 
 def test_merge_names_both_operators_and_the_package() -> None:

@@ -7,34 +7,36 @@ import subprocess
 import pytest
 
 from hub._exceptions import ConfigError, ResolutionError
-from runtime_env import PYPI, PipToolsResolver, Target, UvResolver, get_resolver
+from runtime_env import PYPI, LockRequest, PipToolsResolver, Target, UvResolver, get_resolver
 from runtime_env._lock import Lock, parse_requirements_output
 
 HERE = Target.current()
 
 
 @pytest.mark.parametrize("resolver", [UvResolver(), PipToolsResolver()], ids=["uv", "pip-tools"])
-def test_resolvers_pin_and_respect_constraints(resolver) -> None:
-    lock = resolver.resolve(["toolz<1", "six"], {"six": "1.16.0"}, HERE, [PYPI])
+def test_resolvers_pin_hash_and_respect_constraints(resolver) -> None:
+    lock = resolver.resolve(LockRequest.create(["toolz<1", "six"], {"six": "1.16.0"}, HERE,
+                                               [PYPI]))
     assert lock.as_dict == {"six": "1.16.0", "toolz": "0.12.1"}
-    assert lock.resolver == resolver.name
+    assert lock.resolver == resolver.name and not lock.unhashed()
+    assert all(len(h) == 64 for hashes in lock.hash_dict.values() for h in hashes)
 
 
 def test_uv_locks_for_another_python() -> None:
     # toolz 1.0.0 requires Python >= 3.8; ask for 3.7 and get the last 0.x
-    lock = UvResolver().resolve(["toolz"], {}, Target("3.7", "linux", "x86_64"), [PYPI])
+    lock = UvResolver().resolve(LockRequest.create(["toolz"], {}, Target("3.7", "linux", "x86_64"), [PYPI]))
     assert lock.as_dict["toolz"].startswith("0.")
 
 
 def test_pip_tools_refuses_a_foreign_target() -> None:
     with pytest.raises(ConfigError, match="use --resolver uv"):
-        PipToolsResolver().resolve(["toolz"], {}, Target("3.7", "linux", "x86_64"), [PYPI])
+        PipToolsResolver().resolve(LockRequest.create(["toolz"], {}, Target("3.7", "linux", "x86_64"), [PYPI]))
 
 
 @pytest.mark.parametrize("name", ["uv", "pip-tools"])
 def test_unknown_package_is_a_resolution_error(name: str) -> None:
     with pytest.raises(ResolutionError) as info:
-        get_resolver(name).resolve(["opshub-no-such-package-zz9"], {}, HERE, [PYPI])
+        get_resolver(name).resolve(LockRequest.create(["opshub-no-such-package-zz9"], {}, HERE, [PYPI]))
     err = info.value
     assert err.returncode not in (0, None) and err.command and err.stderr
     assert "opshub-no-such-package-zz9" in str(err)
@@ -42,13 +44,13 @@ def test_unknown_package_is_a_resolution_error(name: str) -> None:
 
 def test_impossible_pins_are_a_resolution_error() -> None:
     with pytest.raises(ResolutionError, match="toolz"):
-        UvResolver().resolve(["toolz==1.0.0"], {"toolz": "0.12.1"}, HERE, [PYPI])
+        UvResolver().resolve(LockRequest.create(["toolz==1.0.0"], {"toolz": "0.12.1"}, HERE, [PYPI]))
 
 
 @pytest.mark.slow
 def test_unreachable_index_is_a_resolution_error() -> None:
     with pytest.raises(ResolutionError, match="127.0.0.1:9"):
-        UvResolver().resolve(["toolz"], {}, HERE, ["http://127.0.0.1:9/simple/", PYPI])
+        UvResolver().resolve(LockRequest.create(["toolz"], {}, HERE, ["http://127.0.0.1:9/simple/", PYPI]))
 
 
 def test_a_resolver_that_cannot_start_is_a_resolution_error() -> None:
@@ -56,14 +58,14 @@ def test_a_resolver_that_cannot_start_is_a_resolution_error() -> None:
         raise FileNotFoundError(command[0])
 
     with pytest.raises(ResolutionError, match="could not run"):
-        UvResolver(missing).resolve(["toolz"], {}, HERE, [PYPI])
+        UvResolver(missing).resolve(LockRequest.create(["toolz"], {}, HERE, [PYPI]))
 
 
 def test_empty_requirements_run_nothing() -> None:
     def fail(command: list[str]) -> subprocess.CompletedProcess[str]:
         raise AssertionError("no resolver run expected")
 
-    assert UvResolver(fail).resolve([], {}, HERE, [PYPI]).pins == ()
+    assert UvResolver(fail).resolve(LockRequest.create([], {}, HERE, [PYPI])).pins == ()
 
 
 def test_unknown_resolver_name() -> None:
@@ -71,16 +73,23 @@ def test_unknown_resolver_name() -> None:
         get_resolver("poetry")
 
 
-def test_parse_output_skips_options_and_rejects_loose_lines() -> None:
-    text = "--index-url x\n# c\nToolz==1.0.0 \\\n    --hash=sha256:ab\nsix==1.16.0 ; python_version > '3'\n"
-    assert parse_requirements_output(text, []) == {"toolz": "1.0.0", "six": "1.16.0"}
+def test_parse_output_skips_options_keeps_hashes_and_rejects_loose_lines() -> None:
+    digest = "ab" * 32
+    text = (f"--index-url x\n# c\nToolz==1.0.0 \\\n    --hash=sha256:{digest}\n"
+            "six==1.16.0 ; python_version > '3'\n")
+    pins, hashes = parse_requirements_output(text, [])
+    assert pins == {"toolz": "1.0.0", "six": "1.16.0"}
+    assert hashes == {"toolz": [digest], "six": []}
     with pytest.raises(ResolutionError, match="not an exact pin"):
         parse_requirements_output("toolz>=1\n", ["uv"])
 
 
 def test_lock_formats_round_trip() -> None:
-    lock = Lock.from_pins({"Toolz": "1.0.0", "six": "1.16.0"}, resolver="uv", indexes=(PYPI,))
+    lock = Lock.from_pins({"Toolz": "1.0.0", "six": "1.16.0"}, resolver="uv", indexes=(PYPI,),
+                          hashes={"toolz": ["ab" * 32]})
     assert lock.requirements_txt() == "six==1.16.0\ntoolz==1.0.0\n"
+    assert lock.hashed_lines() == ["six==1.16.0", f"toolz==1.0.0 --hash=sha256:{'ab' * 32}"]
+    assert lock.unhashed() == ["six"]
     assert Lock.from_json(lock.to_json()) == lock
     assert '[[packages]]\nname = "toolz"\nversion = "1.0.0"' in lock.pylock_toml()
     assert lock.without(["SIX"]).as_dict == {"toolz": "1.0.0"}

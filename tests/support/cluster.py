@@ -149,19 +149,24 @@ def _wait_nodes(cluster: Cluster, count: int, seconds: float = 120) -> None:
         raise RuntimeError(f"the cluster did not reach {count} nodes: {out.stderr[-500:]}")
 
 
-def run_driver(cluster: Cluster, source: str, workdir: Path, site: Path,
-               extra_env: dict[str, str] | None = None) -> Any:
+def run_driver(cluster: Cluster, source: str, workdir: Path, site: Path | None,
+               extra_env: dict[str, str] | None = None, *, python: Path | str = sys.executable,
+               args: tuple[str, ...] = (), timeout: float = 400) -> Any:
     """Run ``source`` as a driver script from ``workdir`` (which holds nothing else).
 
-    The script gets the cluster address as argv[1] and prints JSON as its last line.
-    A separate process keeps it off the test session's own Ray (and ray#5235 honest).
+    The script gets the cluster address as argv[1] (then ``args``) and prints JSON as its
+    last line. A separate process keeps it off the test session's own Ray (and ray#5235
+    honest); ``python`` may be another venv's (a driver that has only opshub), ``site``
+    None for no extra PYTHONPATH.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "driver.py").write_text(source)
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(site),
-           **(extra_env or {})}
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", **(extra_env or {})}
+    env.pop("PYTHONPATH", None)
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
     env.pop("RAY_ADDRESS", None)
-    out = subprocess.run([sys.executable, "driver.py", cluster.address], cwd=workdir, env=env,
-                         capture_output=True, text=True, timeout=400, check=False)
+    out = subprocess.run([str(python), "driver.py", cluster.address, *args], cwd=workdir,
+                         env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])

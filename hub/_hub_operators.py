@@ -1,0 +1,137 @@
+"""Operators fetched from a hub instead of installed (issue #10, item 1).
+
+The hub's JSON API already carries what the registry reads from entry points (the
+operators of each version, read statically from the wheel) plus the wheel's URL and
+sha256 and the distribution's requirements, so a driver can describe an operator
+(:class:`~hub.OperatorSpec` with a :class:`~hub.HubOrigin`) without installing or
+importing anything of it. Its code runs only where an env installs that exact wheel.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from ._exceptions import HubError, HubResponseError, InvalidOperator
+from ._operator import HubOrigin, OperatorSpec, normalize_name
+
+if TYPE_CHECKING:
+    from .client import HubClient
+
+_SPEC_KEYS = ("kind", "batch", "description", "num_cpus", "num_gpus", "memory", "inputs",
+              "outputs")
+
+
+def fetch_spec(client: HubClient, requirement: str) -> OperatorSpec:
+    """The spec of operator ``NAME`` or ``NAME==VERSION`` (any specifier) on the hub."""
+    req = _parse(requirement)
+    name = normalize_name(req.name)
+    project = _project(client, name)
+    release = choose_release(project, req.specifier)
+    entry = _operator_entry(release, name, project["name"])
+    return spec_from_entry(entry, _origin(client.url, project["name"], release))
+
+
+def notice(spec: OperatorSpec) -> str:
+    """The one line a user sees when an operator comes from the hub."""
+    origin = spec.origin
+    assert origin is not None
+    return (f"opshub: operator {spec.name!r} is {origin.distribution} {origin.version} from "
+            f"the hub at {origin.hub_url} (not installed here: it runs on Ray stages)")
+
+
+def print_notice(spec: OperatorSpec) -> None:
+    """Print :func:`notice` on stderr, as torch.hub and pip report where code came from."""
+    print(notice(spec), file=sys.stderr)
+
+
+def choose_release(project: Mapping[str, Any], specifier: SpecifierSet) -> dict[str, Any]:
+    """The newest version matching ``specifier``; yanked ones only when pinned with ``==``
+    (PEP 592)."""
+    pinned = {s.version for s in specifier if s.operator in ("==", "===")}
+    for release in project.get("versions", []):
+        version = str(release.get("version", ""))
+        if release.get("yanked") and version not in pinned:
+            continue
+        if _matches(specifier, version):
+            return dict(release)
+    available = ", ".join(str(r.get("version")) for r in project.get("versions", []))
+    raise HubError(f"{project.get('name')} has no version matching {specifier or 'any'} on "
+                   f"the hub (yanked versions need an exact ==) — available: "
+                   f"{available or 'none'}")
+
+
+def spec_from_entry(entry: Mapping[str, Any], origin: HubOrigin) -> OperatorSpec:
+    """An :class:`OperatorSpec` from one operator of the hub's project JSON."""
+    metadata = {k: entry[k] for k in _SPEC_KEYS if entry.get(k) is not None}
+    try:
+        return OperatorSpec.create(str(entry["name"]), str(entry["target"]),
+                                   distribution=origin.distribution, version=origin.version,
+                                   origin=origin, **metadata)
+    except (KeyError, TypeError) as exc:
+        raise InvalidOperator(f"the hub at {origin.hub_url} describes an operator of "
+                              f"{origin.distribution} {origin.version} without {exc}; "
+                              "republish it with a current `hub publish`") from None
+
+
+def choose_wheel(files: Sequence[Mapping[str, Any]], project: str, version: str
+                 ) -> Mapping[str, Any]:
+    """The release's pure-Python wheel if it has one, else its first wheel."""
+    wheels = [f for f in files if str(f.get("filename", "")).endswith(".whl")]
+    pure = [f for f in wheels if str(f["filename"]).endswith("-none-any.whl")]
+    if not wheels:
+        raise HubError(f"{project} {version} has no wheel on the hub; publish one with "
+                       "`hub publish`")
+    return (pure or wheels)[0]
+
+
+def _parse(requirement: str) -> Requirement:
+    try:
+        return Requirement(requirement)
+    except InvalidRequirement:
+        raise HubError(f"{requirement!r} is not an operator requirement — write NAME or "
+                       "NAME==VERSION, e.g. 'image-embed==0.1.0'") from None
+
+
+def _matches(specifier: SpecifierSet, version: str) -> bool:
+    try:
+        return specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
+def _project(client: HubClient, name: str) -> dict[str, Any]:
+    from ._install import find_project  # one lookup rule for `hub install` and the fallback
+
+    return find_project(name, client)
+
+
+def _operator_entry(release: Mapping[str, Any], name: str, project: str) -> dict[str, Any]:
+    operators = [dict(op) for op in release.get("operators", []) if isinstance(op, dict)]
+    named = [op for op in operators if normalize_name(str(op.get("name", ""))) == name]
+    if named:
+        return named[0]
+    if len(operators) == 1 and normalize_name(project) == name:
+        return operators[0]  # the project's name for its only operator
+    listed = ", ".join(repr(op.get("name")) for op in operators) or "none"
+    raise HubError(f"{project} {release.get('version')} on the hub registers no operator "
+                   f"{name!r} (it registers {listed}); ask for one of those")
+
+
+def _origin(hub_url: str, project: str, release: Mapping[str, Any]) -> HubOrigin:
+    version = str(release["version"])
+    wheel = choose_wheel(release.get("files", []), project, version)
+    try:
+        return HubOrigin(hub_url=hub_url, distribution=project, version=version,
+                         filename=str(wheel["filename"]), url=str(wheel["url"]),
+                         sha256=str(wheel["sha256"]),
+                         requires_dist=tuple(str(r) for r in release.get("requires_dist") or ()),
+                         requires_python=release.get("requires_python") or None)
+    except KeyError as exc:
+        raise HubResponseError(f"the hub at {hub_url} lists {project} {version} without "
+                               f"{exc} — is it an opshub hub?", hub_url, 200) from None

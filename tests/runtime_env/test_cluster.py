@@ -1,0 +1,216 @@
+"""THE integration tests (issue #10): operators from a hub run on a node that has nothing
+but Ray, from a driver that has nothing but opshub.
+
+One real cluster for the module: a head from .venv (1 CPU) and a node from a venv
+holding only ``ray[default]`` (1 CPU, resource ``bare``). A real `hub serve` serves the
+first-party and test operators. Drivers are processes of a venv holding only opshub
+(support.driver_venv), started from an empty directory; they install nothing and
+import none of the operators' code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+from support.cluster import BARE_VENV, Cluster, bare_venv, run_driver, start_cluster
+from support.driver_venv import driver_venv
+from support.envs import node_spec
+from support.hub_server import HubServer, start_hub_server
+from support.index import Index, serve_index
+
+pytestmark = [pytest.mark.cluster, pytest.mark.server, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBLISHED = [ROOT / "operators/image-decode", ROOT / "operators/image-embed",
+             *(ROOT / "tests/operators" / n for n in ("conflict-a", "conflict-b", "dep"))]
+PICTURES = ("chelsea", "coffee", "astronaut", "rocket", "camera")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    """Started once for this module; every process it started is stopped by pid."""
+    started = start_cluster(bare_venv())
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    server = start_hub_server(tmp_path_factory.mktemp("hub") / "storage")
+    env = {**os.environ, "HUB_URL": server.url, "HUB_TOKEN": server.token}
+    subprocess.run([sys.executable, "-m", "hub", "publish", *map(str, PUBLISHED)], check=True,
+                   capture_output=True, env=env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory, hub: HubServer) -> dict[str, Any]:
+    """The driver venv, its settings, and pictures with resized copies on disk."""
+    pictures = tmp_path_factory.mktemp("pictures")
+    for name in PICTURES:
+        image = getattr(data, name)()
+        Image.fromarray(image).save(pictures / f"{name}.png")
+        half = Image.fromarray(image).resize((image.shape[1] // 2, image.shape[0] // 2))
+        half.save(pictures / f"{name}-half.png")
+    cache = tmp_path_factory.mktemp("driver-cache")
+    env = {"HUB_URL": hub.url, "HUB_CACHE_DIR": str(cache), "HUB_CONFIG": str(cache / "none")}
+    return {"python": driver_venv(), "pictures": pictures, "env": env}
+
+
+def drive(cluster: Cluster, work: dict[str, Any], source: str, folder: Path,
+          extra: dict[str, str] | None = None, *args: str) -> Any:
+    return run_driver(cluster, source, folder, None, {**work["env"], **(extra or {})},
+                      python=work["python"], args=args, timeout=900)
+
+
+IMAGES = '''
+import json, pathlib, sys
+import ray
+from hub import ops
+from hub.pipeline import DataCollection
+from runtime_env import stage_runtime_env
+
+ray.init(address=sys.argv[1], log_to_driver=False)
+files = sorted(pathlib.Path(sys.argv[2]).glob("*.png"))
+decode, embed = ops.image_decode(), ops.image_embed()   # not installed: from the hub
+on_bare = dict(backend="ray", num_cpus=0.5, resources={"bare": 1}, progress=False)
+vectors = (DataCollection([f.read_bytes() for f in files])
+           .map(decode, **on_bare)
+           .map(embed, num_worker=1, **on_bare)
+           .to_list())
+
+@ray.remote(num_cpus=0.5, resources={"bare": 1})
+def inspect():
+    import importlib.metadata as md, os, sys, torch
+    names = sorted(d.metadata["Name"].lower() for d in md.distributions())
+    return {"torch": str(torch.__version__), "prefix": sys.prefix, "names": names,
+            "created": os.stat(os.path.join(sys.prefix, "pyvenv.cfg")).st_mtime_ns}
+
+env = stage_runtime_env(embed.spec)  # what the embed stage asked for: Ray reuses that env
+node = ray.get(inspect.options(runtime_env=env).remote())
+local = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "PIL", "opshub_image_embed"))
+print(json.dumps({"files": [f.stem for f in files], "vectors": [v.tolist() for v in vectors],
+                  "env": env, "node": node, "driver_imported": local}))
+'''
+
+
+def test_image_decode_then_embed_on_the_bare_node_from_an_opshub_only_driver(
+        cluster: Cluster, work: dict[str, Any], hub: HubServer, tmp_path: Path) -> None:
+    listed = subprocess.run([str(work["python"]), "-m", "pip", "list", "--format=json"],
+                            capture_output=True, text=True, check=True).stdout
+    driver_has = {p["name"].lower() for p in json.loads(listed)}
+    assert "opshub" in driver_has
+    assert not driver_has & {"torch", "pillow", "image-decode", "image-embed"}
+
+    first = drive(cluster, work, IMAGES, tmp_path / "first", None, str(work["pictures"]))
+    node = first["node"]
+    assert node["torch"] == "2.13.0+cpu"
+    assert not [n for n in node["names"] if n.startswith(("nvidia-", "cuda-"))]
+    assert not node["prefix"].startswith(str(BARE_VENV))  # an env Ray built on the node
+    assert first["driver_imported"] == []
+
+    # the operator's wheel came from the hub by URL and sha256; PIP_FIND_LINKS reached it
+    wheel = json.loads(hub_api(hub, "image-embed"))["versions"][0]["files"][0]
+    spec = node_spec(first["env"])
+    assert f"image-embed @ {wheel['url']} --hash=sha256:{wheel['sha256']}" in \
+        spec["requirements"]
+    assert all("--hash=sha256:" in line for line in spec["requirements"])
+    if os.environ.get("PIP_FIND_LINKS"):
+        assert os.environ["PIP_FIND_LINKS"].split()[0] in spec["install_options"]
+
+    # resized copies embed nearest their originals
+    by_name = dict(zip(first["files"], np.asarray(first["vectors"])))
+    originals = np.stack([by_name[n] for n in PICTURES])
+    copies = np.stack([by_name[f"{n}-half"] for n in PICTURES])
+    assert list((copies @ originals.T).argmax(axis=1)) == list(range(len(PICTURES)))
+
+    second = drive(cluster, work, IMAGES, tmp_path / "second", None, str(work["pictures"]))
+    assert second["node"]["prefix"] == node["prefix"]
+    assert second["node"]["created"] == node["created"]  # the same env, not rebuilt
+    assert second["env"] == first["env"]
+    assert np.allclose(second["vectors"], first["vectors"], atol=1e-5)
+
+
+def hub_api(hub: HubServer, project: str) -> str:
+    import requests
+
+    return requests.get(f"{hub.url}/api/projects/{project}", timeout=10).text
+
+
+CONFLICT = '''
+import json, sys
+import ray
+from hub import ops
+from hub.pipeline import DataCollection
+
+ray.init(address=sys.argv[1], log_to_driver=False)
+on_bare = dict(backend="ray", num_cpus=0.5, resources={"bare": 1}, progress=False)
+rows = (DataCollection(range(3))
+        .map(ops.toolz_version_a(), **on_bare)    # toolz==0.12.1
+        .map(ops.toolz_version_b(), **on_bare)    # toolz==1.0.0
+        .to_list())
+print(json.dumps({"rows": rows}))
+'''
+
+
+@pytest.fixture
+def evil_index(tmp_path: Path) -> Iterator[Index]:
+    """Another index serving the hub's own names: the same version with other bytes, and a
+    higher version (dependency confusion, issue #11)."""
+    evil = "def toolz_version(item):\n    return item, 'EVIL'\n"
+    with serve_index(tmp_path / "evil") as index:
+        for version in ("1.0.0", "9.0"):
+            index.wheel("opshub-test-conflict-a", version, ["toolz==0.12.1"], modules={
+                "opshub_test_conflict_a/__init__.py": "",
+                "opshub_test_conflict_a/impl.py": evil})
+        yield index
+
+
+def test_two_operators_with_conflicting_pins_in_one_pipeline_and_no_confusion(
+        cluster: Cluster, work: dict[str, Any], evil_index: Index, tmp_path: Path) -> None:
+    # the second index is offered to every resolver and to the node's pip, as a user might
+    extra = {"PIP_EXTRA_INDEX_URL": evil_index.simple, "HUB_EXTRA_INDEX_URLS": evil_index.simple}
+    out = drive(cluster, work, CONFLICT, tmp_path / "driver", extra)
+    assert out["rows"] == [[[i, "0.12.1"], "1.0.0"] for i in range(3)]
+
+
+HUB_ENV_TASK = '''
+import json, sys
+import ray
+
+ray.init(address=sys.argv[1], log_to_driver=False)
+env = json.loads(open(sys.argv[2]).read())
+
+@ray.remote(num_cpus=0.5, resources={"bare": 1})
+def run(row):
+    from opshub_test_dep.impl import render_row
+    return render_row(row)
+
+print(json.dumps(ray.get(run.options(runtime_env=env).remote([1, 2]))))
+'''
+
+
+def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
+        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+    env = {**os.environ, **work["env"], "RAY_AUTH_MODE": "disabled"}
+    env.pop("PYTHONPATH", None)
+    printed = subprocess.run(
+        [str(work["python"]), "-m", "hub", "env", "render-row", "--address",
+         cluster.address, "--resources", '{"bare": 1}', "--json"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    assert "target: Python 3." in printed.stderr and "probed on 1 node(s)" in printed.stderr
+    (tmp_path / "env.json").write_text(printed.stdout)
+    out = drive(cluster, work, HUB_ENV_TASK, tmp_path / "task", None,
+                str(tmp_path / "env.json"))
+    assert out == {"table": "-  -\n1  2\n-  -", "tabulate": "0.10.0"}
