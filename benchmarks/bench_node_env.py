@@ -93,6 +93,33 @@ print(json.dumps(out))
 '''
 
 
+STARTS = '''
+import json, os, statistics, sys, time
+import ray
+env = json.load(open("env.json"))
+ray.init(address=sys.argv[1], log_to_driver=False)
+
+@ray.remote(num_cpus=0, resources={"bare": 0.01})
+class A:
+    def pid(self):
+        return os.getpid()
+
+def start(runtime_env):
+    started = time.monotonic()
+    actor = A.options(runtime_env=runtime_env).remote()
+    ray.get(actor.pid.remote(), timeout=600)
+    ray.kill(actor)
+    return time.monotonic() - started
+
+start(env)  # the env is ready from here on
+times = {"plain": [], "env": []}
+for i in range(6):  # a distinct env_vars value: a new worker process every time
+    times["plain"].append(start({"env_vars": {"N": str(i)}}))
+    times["env"].append(start({**env, "env_vars": {**env.get("env_vars", {}), "N": str(i)}}))
+print(json.dumps({k: statistics.median(v) for k, v in times.items()}))
+'''
+
+
 class Mechanism(TypedDict):
     """One way to give the bare node the lock: its runtime_env and where its env lands."""
 
@@ -211,6 +238,20 @@ def measure(mechanism: Mechanism, work: Path) -> Result:
                   build_s=build_s)
 
 
+def worker_starts(mechanism: Mechanism, work: Path) -> Result:
+    """Median start of a new worker through a ready env against a plain one (same session)."""
+    folder = work / "drivers" / f"starts-{time.monotonic_ns()}"
+    folder.mkdir(parents=True)
+    (folder / "env.json").write_text(json.dumps(mechanism["env"]))
+    cluster = start_cluster(bare_venv())
+    try:
+        out = run_driver(cluster, STARTS, folder, ROOT)
+    finally:
+        cluster.stop()
+    return Result(name=f"worker start, ready env: {mechanism['name']}", first_s=out["env"],
+                  plain_s=out["plain"], second_s=out["env"])
+
+
 def _driver(cluster: Cluster, folder: Path, which: str) -> dict[str, Any]:
     source = DRIVER.replace("sys.argv[2]", repr(which))
     return dict(run_driver(cluster, source, folder, ROOT))
@@ -248,14 +289,16 @@ def one_run(work: Path, only: set[str]) -> list[Result]:
                           **baseline(lines, work, cache)))
     results.append(Result(name="baseline: uv pip install, warm cache",
                           **baseline(lines, work, cache)))
-    for mechanism in mechanisms(lines, work):
-        if only and not any(word in mechanism["name"] for word in only):
-            continue
+    chosen = [m for m in mechanisms(lines, work)
+              if not only or any(word in m["name"] for word in only)]
+    for mechanism in chosen:
         print(f"[bench_node_env] {mechanism['name']} ...", file=sys.stderr, flush=True)
         try:
             results.append(measure(mechanism, work))
         except Exception as exc:  # noqa: BLE001 - one failing must not hide the others
             results.append(Result(name=mechanism["name"], error=str(exc)[-800:]))
+    for mechanism in (chosen[0], chosen[-1]) if len(chosen) > 1 else chosen:
+        results.append(worker_starts(mechanism, work))  # a Ray field's env, opshub's env
     return results
 
 

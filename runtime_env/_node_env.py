@@ -3,15 +3,19 @@
 >>> env = node_env(["tabulate==0.9.0 --hash=sha256:..."], install_options=[])  # doctest: +SKIP
 >>> fn.options(runtime_env={**env, "py_modules": [...]}).remote()  # doctest: +SKIP
 
-THE DECISION (benchmarks/bench_node_env.py, image-embed's CPU lock, 14 packages, 842 MB, bare
-node of the test cluster; figures in /work/notes/node-env-findings.md):
+THE DECISION (benchmarks/bench_node_env.py, 3 runs, image-embed's CPU lock: 14 packages,
+842 MB; bare node of the test cluster; medians, ratios to `uv pip install` into a fresh venv
+in the same run; details in /work/notes/node-env-findings.md):
 
-| mechanism                              | first use   | second driver | builds      |
-| `uv pip install` into a fresh venv     | 1x baseline | -             | -           |
-| Ray ``pip`` field                      | slowest     | ~1 s          | once/node   |
-| Ray ``uv`` field (any options)         | > 1.5x      | ~1 s          | once/node   |
-| ``py_executable`` + opshub builder     | ~1x         | ~1 s          | once/node   |
+| mechanism (first use, net of worker start)     | / cold baseline | / warm baseline |
+| Ray ``pip`` field                              | 4.3x            | 28x             |
+| Ray ``uv`` field, Ray's default ``--no-cache`` | 2.2x            | 11x             |
+| Ray ``uv`` field, persistent cache, hardlink   | 0.99x           | 5.1x            |
+| ``py_executable`` + opshub builder, cold node  | 1.3x            | -               |
+| ``py_executable`` + opshub builder, warm cache | 0.47x           | 2.8x            |
+| ``py_executable``, env kept from a past session| 0.20x           | 1.05x           |
 
+All build once per node; a second driver adds +0.05..+0.5 s (builder) per new worker.
 Ray's fields copy the node's whole venv (about 300 MB here) into every env and pip-install
 uv into each one (unpinned, unhashed) before the install itself; an env lives only as long as
 the cluster session. ``py_executable`` over a venv that ``_node_builder`` builds once per node
