@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from .._stage import Stage
-from ._base import Chunk, ChunkResult, Executor
+from .._worker import run_chain
+from ._base import Executor, Feed, Piece, build_in_process
 
 
 class LocalExecutor(Executor):
-    """One worker, the caller (``num_worker`` is ignored): nothing to copy or close."""
+    """One worker, the caller: nothing to copy or close."""
 
     name = "local"
 
-    def execute(self, stage: Stage, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        run = stage.build()
-        for chunk in chunks:
+    def execute(self, feed: Feed) -> Iterator[Piece]:
+        (plan,) = self.plans
+        fns = build_in_process(plan)  # before the first item is read
+        calls = plan.calls([str(i) for i in range(len(plan.stages))])
+        for piece in self.pieces(feed):
             self.peak_in_flight = 1
-            yield chunk, run(chunk[1])
+            data, meta = run_chain(calls, fns, piece.data)
+            self.sizer.observe(piece.source_items, meta)
+            yield piece.after(data, meta)
