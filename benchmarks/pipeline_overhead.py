@@ -73,9 +73,10 @@ def timed(run: Callable[[], Iterable[Any]], expected: int) -> float:
 
 def opshub_modes(n: int, batch: int, workers: int) -> dict[str, Callable[[], Iterable[Any]]]:
     def stage(fn: Any, backend: str, **options: Any) -> Callable[[], Iterable[Any]]:
+        parallel = {} if backend == "local" else {"num_worker": workers}  # local: the caller
         return lambda: DataCollection(iter(range(n))).map(
-            fn, backend=backend, num_worker=workers, chunk_size=batch, runtime_env=False,
-            progress=False, **options,
+            fn, backend=backend, chunk_size=batch, runtime_env=False, progress=False,
+            **parallel, **options,
         )
 
     return {

@@ -71,7 +71,7 @@ def stream(steps: Sequence[Stage | Regroup], source: Source,
            errors: list[ItemFailure]) -> Iterator[Any]:
     """The run's outputs, lazily; failed items go by each stage's ``on_error``."""
     prepared = prepare(steps)
-    for piece in _run(prepared, _segments(prepared.plan), source, errors):
+    for piece in _run(prepared, _segments(prepared.plan), source, errors, fetch=True):
         yield from _block(piece)[0]
 
 
@@ -102,20 +102,21 @@ def _segments(plan: Plan) -> list[Segment]:
 
 
 def _run(prepared: Prepared, segments: list[Segment], source: Source,
-         errors: list[ItemFailure]) -> Iterator[Piece]:
-    """Chain the segments; yield the last one's pieces, settled."""
+         errors: list[ItemFailure], fetch: bool = False) -> Iterator[Piece]:
+    """Chain the segments; yield the last one's pieces, settled (``fetch``: the caller
+    reads them all, so the last Ray stage may send its blocks with their meta)."""
     feed: RayResult | Feed = source if isinstance(source, RayResult) else Items(source)
     for segment in segments[:-1]:
-        feed = Chunks(_block(p) for p in _run_segment(prepared, segment, feed, errors))
-    yield from _run_segment(prepared, segments[-1], feed, errors)
+        feed = Chunks(_block(p) for p in _run_segment(prepared, segment, feed, errors, True))
+    yield from _run_segment(prepared, segments[-1], feed, errors, fetch)
 
 
 def _run_segment(prepared: Prepared, segment: Segment, feed: RayResult | Feed,
-                 errors: list[ItemFailure]) -> Iterator[Piece]:
+                 errors: list[ItemFailure], fetch: bool) -> Iterator[Piece]:
     if isinstance(segment, Regroup):
         yield from _regroup(segment, _pairs(feed))
         return
-    executor = _executor(prepared, segment, _total(feed))
+    executor = _executor(prepared, segment, _total(feed), fetch)
     with closing(executor), _progress(segment, executor) as bar:
         for piece in _execute(executor, feed):
             _settle(piece, errors)
@@ -131,11 +132,13 @@ def _total(feed: RayResult | Feed) -> int | None:
     return None
 
 
-def _executor(prepared: Prepared, segment: list[StagePlan], total: int | None) -> Executor:
+def _executor(prepared: Prepared, segment: list[StagePlan], total: int | None,
+              fetch: bool) -> Executor:
     if segment[0].on_ray:
         from .executors.ray_executor import RayExecutor
 
-        return RayExecutor(segment, total, prepared.shipped, prepared.plan.budget_bytes)
+        return RayExecutor(segment, total, prepared.shipped, prepared.plan.budget_bytes,
+                           fetch=fetch)
     return make_executor(segment[0], total)
 
 

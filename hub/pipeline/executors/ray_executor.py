@@ -79,8 +79,11 @@ class RayExecutor(Executor):
 
     def __init__(self, plans: Sequence[StagePlan], total: int | None = None,
                  shipped: dict[int, Shipped] | None = None, budget_bytes: int | None = None,
-                 warm: WarmPools = WARM_POOLS) -> None:
+                 warm: WarmPools = WARM_POOLS, fetch: bool = False) -> None:
+        """``fetch``: the caller reads every output block (a stream), so the last stage
+        returns each block with its meta; else its blocks stay in the object store."""
         super().__init__(plans, total)
+        self.fetch = fetch
         self.ray = connect()
         self.shipped = shipped or {id(s): ship(s) for p in self.plans for s in p.stages}
         self.budget = budget_bytes or int(
@@ -113,7 +116,8 @@ class RayExecutor(Executor):
     # --- one phase --------------------------------------------------------------------
 
     def _stream(self, plans: list[StagePlan], source: Iterator[Piece]) -> Iterator[Piece]:
-        self._flows = flows = [_Flow(plan, self._pool(plan)) for plan in plans]
+        last = self.plans[-1]
+        self._flows = flows = [_Flow(p, self._pool(p, self.fetch and p is last)) for p in plans]
         sink = _Sink(self.ordered)
         alive = {"items": 0, "pieces": 0}  # read and not yet yielded
         reading = True
@@ -121,24 +125,27 @@ class RayExecutor(Executor):
             while True:
                 reading = reading and self._read(source, flows[0], alive)
                 self._dispatch(flows, sink)
+                yielded = 0
                 for piece in sink.pop():
                     alive["items"] -= piece.source_items
                     alive["pieces"] -= 1
+                    yielded += 1
                     yield piece
                 if not reading and sink.empty and all(f.idle for f in flows):
                     return
-                self._wait(flows, sink)
+                if not yielded:  # else room was made: read and dispatch before waiting
+                    self._wait(flows, sink)
         finally:
             self.close()
 
-    def _pool(self, plan: StagePlan) -> TaskPool | ActorPool:
+    def _pool(self, plan: StagePlan, together: bool) -> TaskPool | ActorPool:
         chain = shipped_chain(plan, self.shipped)
         if plan.pool == "tasks":
-            return TaskPool(self.ray, plan, chain)
+            return TaskPool(self.ray, plan, chain, together)
         owner = self.shipped[id(plan.stages[-1])].key
         env = json.dumps(plan.runtime_env, sort_keys=True, default=str)
         key = f"{owner}|{json.dumps(plan.resources, sort_keys=True)}|{env}|{plan.workers}"
-        pool = ActorPool(self.ray, plan, chain, key, self.warm)
+        pool = ActorPool(self.ray, plan, chain, key, self.warm, together)
         self.warm.release(self.ray, f"{owner}|")  # the same model kept warm otherwise: stale
         return pool
 
@@ -216,11 +223,12 @@ class RayExecutor(Executor):
         piece, _ = flow.running.pop(call.meta)
         flow.pool.done(call)
         try:
-            meta = self.ray.get(call.meta)
+            result = self.ray.get(call.meta)
         except self.ray.exceptions.RayError as exc:
             what = f"{flow.plan.name} on items {piece.span[0]}..{piece.span[1]}"
             raise failure_text(self.ray, exc, flow.plan, what) from exc
+        data, meta = result if call.together else (call.out, result)
         self.sizer.observe(piece.source_items, meta)
-        done = piece.after(call.out, meta)
+        done = piece.after(data, meta)
         self._stop = self._stop or done.fatal is not None
         self._forward(flows, i, done, sink)

@@ -23,11 +23,18 @@ from .warm import WARM_POOLS, ActorSet, WarmPools
 
 @dataclass
 class Call:
-    """One submitted call: its two results and the worker it went to."""
+    """One submitted call: its results and the worker it went to. ``together``: one
+    result holds the block and its meta (the driver fetches the block anyway: one get
+    instead of two); else the block stays in the object store for the next stage."""
 
     out: Any
     meta: Any
     worker: int = -1
+    together: bool = False
+
+
+def _call(refs: Any, together: bool, worker: int = -1) -> Call:
+    return Call(refs, refs, worker, True) if together else Call(*refs, worker)
 
 
 def _options(plan: StagePlan) -> dict[str, Any]:
@@ -40,18 +47,20 @@ def _options(plan: StagePlan) -> dict[str, Any]:
 class TaskPool:
     """Each block is one Ray task (retried by Ray when its worker process dies)."""
 
-    def __init__(self, ray: Any, plan: StagePlan, chain: Shipped) -> None:
-        self.ray, self.plan, self.chain = ray, plan, chain
+    def __init__(self, ray: Any, plan: StagePlan, chain: Shipped, together: bool = False
+                 ) -> None:
+        self.ray, self.plan, self.chain, self.together = ray, plan, chain, together
         self.remote = _remote_task(ray).options(
-            **_options(plan), max_retries=plan.retries, num_returns=2)
+            **_options(plan), max_retries=plan.retries, num_returns=1 if together else 2)
         self.running: dict[Any, Call] = {}
 
     def has_room(self) -> bool:
         return len(self.running) < self.plan.in_flight
 
     def submit(self, block: Any, restart: int | None) -> Call:
-        out, meta = self.remote.remote(self.chain.key, self.chain.blob, block, restart)
-        call = self.running[meta] = Call(out, meta)
+        refs = self.remote.remote(self.chain.key, self.chain.blob, block, restart)
+        call = _call(refs, self.together)
+        self.running[call.meta] = call
         return call
 
     def done(self, call: Call) -> None:
@@ -73,8 +82,9 @@ class ActorPool:
     """``plan.workers`` actors; each block goes to the ready actor with the least work."""
 
     def __init__(self, ray: Any, plan: StagePlan, chain: Shipped, warm_key: str,
-                 warm: WarmPools = WARM_POOLS) -> None:
+                 warm: WarmPools = WARM_POOLS, together: bool = False) -> None:
         self.ray, self.plan, self.chain, self.warm_key, self.warm = ray, plan, chain, warm_key, warm
+        self.together = together
         found = warm.take(ray, warm_key) if plan.keep_warm else None
         self.actors = found.actors if found else [self._actor() for _ in range(plan.workers)]
         # Not retried: a restarted actor builds on its first call, and a killed pool's
@@ -96,9 +106,9 @@ class ActorPool:
     def submit(self, block: Any, restart: int | None) -> Call:
         worker = min(self.load, key=self.load.__getitem__)
         self.load[worker] += 1
-        method = self.actors[worker].run.options(num_returns=2)
-        out, meta = method.remote(self.chain.key, self.chain.blob, block, restart)
-        return Call(out, meta, worker)
+        method = self.actors[worker].run.options(num_returns=1 if self.together else 2)
+        refs = method.remote(self.chain.key, self.chain.blob, block, restart)
+        return _call(refs, self.together, worker)
 
     def done(self, call: Call) -> None:
         self.load[call.worker] -= 1
