@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import data_plane as dp  # benchmarks/data_plane.py
-
 import _goals as goals
+import data_plane as dp  # benchmarks/data_plane.py
 from _common import Row, Section, Target, row, target
 
 WORKERS = 2
@@ -43,10 +42,10 @@ def run(quick: bool, network: bool) -> Section:
     return Section(
         title=f"Data plane: decode (1 MiB arrays) then embed, {n:,} items, {WORKERS} workers",
         baseline=f"Ray Data ({n:,})", rows=rows, targets=_targets(n, results, rows, baseline),
-        notes=["Each mode in its own driver process and local Ray (2 CPUs, object store "
+        notes=[("Each mode in its own driver process and local Ray (2 CPUs, object store "
                "2 GiB); ray.init not timed, actor start-up timed. Default resources for all: "
                "opshub fuses decode into the embed actors' calls, Ray Data fuses the read, "
-               "the map and the actor stage."])
+               "the map and the actor stage.")])
 
 
 def _targets(n: int, results: dict[str, dp.Measured], rows: list[Row],

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import numpy as np
-
 import _goals as goals
+import numpy as np
 from _common import Section, Target, first_party_site, put_on_path, row, target, timed
 
 WORKERS, SIZE = 2, 224
@@ -43,10 +42,10 @@ def run(quick: bool, network: bool) -> Section:
         baseline=RAW, rows=rows,
         targets=[_share(goals.EMBED_IN_PROCESS, share[IN_PROCESS]),
                  _share(goals.EMBED_ON_RAY, share[ON_RAY])],
-        notes=["Ray: 2 actors of num_cpus=1 (torch runs one thread in each); the warm row "
+        notes=[("Ray: 2 actors of num_cpus=1 (torch runs one thread in each); the warm row "
                "is a second run on actors a first run started and loaded (keep_warm=True); "
                "the first-run and Ray Data rows include starting the actors and loading the "
-               "model. In-process modes: torch's default threads, warmed up."])
+               "model. In-process modes: torch's default threads, warmed up.")])
 
 
 def _share(text: str, ratio: float) -> Target:
@@ -61,7 +60,7 @@ def _in_process_modes(batches: list[np.ndarray]) -> dict[str, tuple[float, str]]
     modes = {RAW: _raw_loop(), IN_PROCESS: _in_process()}
     for embed in modes.values():
         embed(batches[0])  # warm-up
-    rounds = [{mode: timed(lambda: [embed(b) for b in batches]) for mode, embed in modes.items()}
+    rounds = [{mode: timed(partial(_all, embed, batches)) for mode, embed in modes.items()}
               for _ in range(2)]  # alternating, so load spikes hit both modes alike
     n = sum(map(len, batches))
     best = {mode: min(r[mode] for r in rounds) for mode in modes}
@@ -149,3 +148,7 @@ def _ray_data(images: np.ndarray, batch: int) -> None:
     ds = ray.data.from_numpy(images).map_batches(
         EmbedBatches, batch_size=batch, batch_format="numpy", concurrency=WORKERS, num_cpus=1)
     assert sum(1 for _ in ds.iter_rows()) == len(images)
+
+
+def _all(embed: Callable[[np.ndarray], Any], batches: list[np.ndarray]) -> list[Any]:
+    return [embed(b) for b in batches]

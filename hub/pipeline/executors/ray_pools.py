@@ -34,7 +34,7 @@ class Call:
 
 
 def _call(refs: Any, together: bool, worker: int = -1) -> Call:
-    return Call(refs, refs, worker, True) if together else Call(*refs, worker)
+    return Call(refs, refs, worker, True) if together else Call(refs[0], refs[1], worker)
 
 
 def _options(plan: StagePlan) -> dict[str, Any]:
