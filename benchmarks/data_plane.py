@@ -169,12 +169,13 @@ def measure_isolated(mode: str, n: int, workers: int, opshub: Path | None = None
 
 
 def table(results: dict[str, Measured]) -> str:
-    rows = ["| mode | items/s | seconds | driver RSS before | driver peak RSS |",
-            "|---|---:|---:|---:|---:|"]
-    for mode, m in results.items():
-        rows.append(f"| {mode} | {m['items'] / m['seconds']:,.0f} | {m['seconds']:.2f} | "
-                    f"{m['rss_before_mb']:,.0f} MB | {m['rss_peak_mb']:,.0f} MB |")
-    return "\n".join(rows)
+    from _common import markdown_table
+
+    return markdown_table(
+        ["mode", "items/s", "seconds", "driver RSS before", "driver peak RSS"],
+        ([mode, f"{m['items'] / m['seconds']:,.0f}", f"{m['seconds']:.2f}",
+          f"{m['rss_before_mb']:,.0f} MB", f"{m['rss_peak_mb']:,.0f} MB"]
+         for mode, m in results.items()))
 
 
 def main() -> None:

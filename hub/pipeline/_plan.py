@@ -384,10 +384,6 @@ def _sequential_note(run: list[list[Stage]], demands: list[dict[str, float]],
             "waiting in Ray's object store (not in the driver)")
 
 
-def call_spec(stage: Stage, key: str, check_output: bool) -> CallSpec:
-    return _call(stage, key, check_output)
-
-
 def _call(stage: Stage, key: str, check_output: bool) -> CallSpec:
     o = stage.options
     batch = (o.batch_size or DEFAULT_BATCH_SIZE) if stage.is_batch else None

@@ -188,3 +188,23 @@ def test_a_stage_that_cannot_be_built_fails_once_before_any_item(backend: str) -
             dc.to_list()
         assert str(info.value).startswith(f"{name}: the operator could not be built: ")
         assert cause in str(info.value) and seen == []
+
+
+def test_a_local_timeout_off_the_main_thread_fails_the_stage_not_the_items() -> None:
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            DataCollection.range(3).map(str, timeout=1, on_error="skip").to_list()
+        except PipelineError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    (error,) = errors
+    assert str(error).startswith("map(str): timeout= on backend='local' interrupts the call")
+    assert DataCollection([0.0, 5.0]).map(time.sleep, timeout=0.2, on_error="collect").errors \
+        == []  # not read yet
+    slept = DataCollection([0.0, 5.0]).map(time.sleep, timeout=0.2, on_error="collect")
+    assert slept.to_list() == [None] and slept.errors[0].index == 1

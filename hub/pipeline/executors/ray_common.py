@@ -101,8 +101,9 @@ def failure_text(ray: Any, exc: BaseException, plan: StagePlan, what: str) -> Pi
     cause = getattr(exc, "cause", None)
     if isinstance(cause, _worker.StageBuildError) or type(cause).__name__ == "StageBuildError":
         return PipelineError(
-            f"{cause}: the operator could not be built on a Ray worker — fix its arguments "
-            "or its environment (its runtime_env, or what the nodes have installed)")
+            f"{getattr(cause, 'stage', plan.name)}: the operator could not be built on a Ray "
+            f"worker: {getattr(cause, 'error', cause)} — fix its arguments or its environment "
+            "(its runtime_env, or what the nodes have installed)")
     if isinstance(exc, ray.exceptions.RuntimeEnvSetupError):
         return PipelineError(f"{plan.name}: Ray could not set up its runtime_env: "
                              f"{str(exc).strip().splitlines()[-1]} — check `hub env`")

@@ -125,7 +125,8 @@ class ActorPool:
             cause = getattr(exc, "cause", None) or exc
             raise PipelineError(
                 f"{self.plan.name}: the operator could not be constructed on a Ray actor: "
-                f"{cause} — fix its constructor arguments or its environment") from exc
+                f"{getattr(cause, 'error', cause)} — fix its constructor arguments or its "
+                "environment") from exc
         self.load[worker] = 0
 
     def check_started(self) -> float | None:
