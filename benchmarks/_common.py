@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -108,3 +108,10 @@ def put_on_path(site: Path) -> None:
     """Make ``site`` importable here and in every process started from now on."""
     sys.path.insert(0, str(site))
     os.environ.update(PYTHONPATH=env_with_path(site)["PYTHONPATH"])
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table; every column after the first is a right-aligned figure."""
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -73,9 +73,10 @@ def timed(run: Callable[[], Iterable[Any]], expected: int) -> float:
 
 def opshub_modes(n: int, batch: int, workers: int) -> dict[str, Callable[[], Iterable[Any]]]:
     def stage(fn: Any, backend: str, **options: Any) -> Callable[[], Iterable[Any]]:
+        parallel = {} if backend == "local" else {"num_worker": workers}  # local: the caller
         return lambda: DataCollection(iter(range(n))).map(
-            fn, backend=backend, num_worker=workers, chunk_size=batch, runtime_env=False,
-            progress=False, **options,
+            fn, backend=backend, chunk_size=batch, runtime_env=False, progress=False,
+            **parallel, **options,
         )
 
     return {
@@ -120,12 +121,13 @@ def towhee_seconds(n: int) -> float:
 
 
 def table(n: int, results: dict[str, float]) -> str:
+    from _common import markdown_table  # benchmarks/, this script's folder
+
     base = results["plain loop"]
-    rows = ["| mode | seconds | items/s | µs/item | × plain loop |", "|---|---:|---:|---:|---:|"]
-    for mode, seconds in results.items():
-        rows.append(f"| {mode} | {seconds:.3f} | {n / seconds:,.0f} | "
-                    f"{seconds / n * 1e6:.2f} | {seconds / base:,.0f} |")
-    return "\n".join(rows)
+    return markdown_table(
+        ["mode", "seconds", "items/s", "µs/item", "× plain loop"],
+        ([mode, f"{s:.3f}", f"{n / s:,.0f}", f"{s / n * 1e6:.2f}", f"{s / base:,.0f}"]
+         for mode, s in results.items()))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""opshub against its peers, side by side, in one command (issue 7).
+"""opshub against its peers, side by side, in one command (issues 7 and 12).
 
     .venv/bin/python benchmarks/run.py [--quick] [--sections overhead,startup] [--no-network]
 
@@ -33,6 +33,9 @@ SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
                  (goals.IN_PROCESS_OVERHEAD, goals.RAY_VS_RAY_DATA), False),
     "image-embed": ("bench_image_embed", "image-embed throughput",
                     (goals.EMBED_IN_PROCESS, goals.EMBED_ON_RAY), False),
+    "data-plane": ("bench_data_plane", "Data plane: decode then embed on Ray",
+                   (goals.DATA_PLANE_VS_RAY_DATA, goals.DATA_PLANE_VS_BEFORE,
+                    goals.DATA_PLANE_RSS), False),
     "resolution": ("bench_resolution", "Resolution", (goals.CACHED_RESOLUTION,), True),
     "install": ("bench_install", "Install", (goals.HUB_INSTALL,), False),
     "startup": ("bench_startup", "Start-up", (goals.HUB_LIST,), False),

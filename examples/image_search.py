@@ -1,9 +1,9 @@
 """Near-duplicate finding and reverse image search over a folder of images, on Ray.
 
 Each image is decoded (`image-decode`) and embedded (`image-embed`, EfficientNet-Lite0)
-in a DataCollection whose stages run on Ray: decoding as Ray tasks, embedding in a
-pool of Ray actors that each load the model once. Then every image's nearest
-neighbours are printed with their cosine similarity.
+in a DataCollection whose stages run on Ray: the decode is fused into the calls of a
+pool of Ray actors that each load the model once, so decoded images never leave the
+worker. Then every image's nearest neighbours are printed with their cosine similarity.
 
     hub install image-decode image-embed
     python examples/image_search.py                  # a sample folder made from scikit-image
@@ -61,7 +61,9 @@ def embed_images(paths: list[Path], workers: int, backend: str) -> np.ndarray:
     started from this environment (it has everything), a pinned pip env on a cluster
     node that lacks the operator or its requirements.
     """
-    collection = DataCollection(paths).set_parallel(num_worker=workers, backend=backend)
+    collection = DataCollection(paths)
+    if backend != "local":  # the local backend is the caller's thread: one worker
+        collection = collection.set_parallel(num_worker=workers, backend=backend)
     vectors = collection.map(ops.image_decode()).map(ops.image_embed())
     return np.stack(vectors.to_list())
 

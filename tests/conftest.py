@@ -86,6 +86,9 @@ def hub_server(tmp_path: Path) -> Iterator[HubServer]:
 # --- a local Ray --------------------------------------------------------------------
 
 
+OBJECT_STORE_BYTES = 1024**3  # capped: five engineers' test runs share this machine's memory
+
+
 @pytest.fixture(scope="session")
 def ray_local(test_ops_site: Path) -> Iterator[Any]:
     """One local Ray (2 CPUs) for the session, in a temp dir that is removed afterwards.
@@ -101,7 +104,8 @@ def ray_local(test_ops_site: Path) -> Iterator[Any]:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(test_ops_site), old]))
     try:
         ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(temp),
-                 _node_ip_address="127.0.0.1", log_to_driver=False)
+                 _node_ip_address="127.0.0.1", log_to_driver=False,
+                 object_store_memory=OBJECT_STORE_BYTES)
     finally:
         if old is None:
             del os.environ["PYTHONPATH"]

@@ -1,4 +1,4 @@
-"""DataCollection: the Towhee-style chainable API over the pipeline executors."""
+"""DataCollection: the Towhee-style chainable API over a lazy plan."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .._exceptions import InvalidOperator
-from ._driver import run_stage
+from ._driver import RayResult, Source, materialize, prepare, stream
+from ._plan import Plan, Regroup
 from ._stage import Backend, ItemFailure, Kind, Stage, StageOptions
+
+Step = Stage | Regroup
 
 
 class DataCollection:
     """A sequence of items and the stages that transform it.
 
-    Eager by default (each stage runs at once and holds a list); ``stream()``
-    makes it lazy: stages run as the result is iterated, in bounded memory.
-    Functions, hub Operators and ``per_worker(cls, ...)`` (a class built once
-    per worker) are used alike.
+    Stages build a plan; it runs when the collection is read (iteration, ``to_list``,
+    ``len``, ``repr``). Eager by default: the result is kept, so the collection reads
+    like a list (after Ray stages it is kept in Ray's object store, not in the driver);
+    ``stream()`` makes it lazy and single-pass, in bounded memory. Consecutive Ray stages
+    hand their blocks to each other inside Ray; compatible ones fuse into one call.
+    Functions, hub Operators and ``per_worker(cls, ...)`` (a class built once per
+    worker) are used alike.
 
     >>> DataCollection.range(5).map(lambda x: x * 2).filter(lambda x: x > 2).to_list()
     [4, 6, 8]
@@ -27,20 +33,23 @@ class DataCollection:
     50005000
 
     Stage options (keywords of ``map``, ``filter``, ``flat_map``, ``pmap``):
-    ``backend``, ``num_worker``, ``chunk_size``, ``ordered``, ``on_error``
-    (``"raise"``, ``"skip"``, ``"collect"`` into ``.errors``), ``num_cpus``,
-    ``num_gpus``, ``memory``, ``resources``, ``runtime_env``, ``max_retries``, ``progress``,
-    ``startup_timeout``.
+    ``backend``, ``num_worker``, ``chunk_size``, ``block_bytes``, ``batch_size``,
+    ``ordered``, ``on_error`` (``"raise"``, ``"skip"``, ``"collect"`` into ``.errors``),
+    ``timeout``, ``num_cpus``, ``num_gpus``, ``memory``, ``resources``, ``runtime_env``,
+    ``max_retries``, ``keep_warm``, ``fuse``, ``progress``, ``startup_timeout``.
     """
 
     def __init__(self, items: Iterable[Any] = ()) -> None:
-        if isinstance(items, DataCollection):
-            items = items._items
-        self._stream = isinstance(items, Iterator)
-        self._items: Iterable[Any] = items if self._stream or isinstance(items, Sequence) \
-            else list(items)
+        self._steps: tuple[Step, ...] = ()
         self._defaults: dict[str, Any] = {}
-        self.errors: list[ItemFailure] = []  # shared by every collection derived from this one
+        self._result: Sequence[Any] | RayResult | None = None
+        self._stream: bool = isinstance(items, Iterator)
+        self._source: Source = items
+        if isinstance(items, DataCollection):
+            self._source, self._steps, self._stream = items._source, items._steps, items._stream
+        elif not self._stream and not isinstance(items, Sequence):
+            self._source = list(items)
+        self.errors: list[ItemFailure] = []  # this collection's own failed items
 
     # --- constructors -------------------------------------------------------------
 
@@ -63,26 +72,36 @@ class DataCollection:
         return self._stream
 
     def stream(self) -> DataCollection:
-        """A lazy view: later stages run while iterating (the items are read once)."""
-        return self._derive(iter(self._items), stream=True)
+        """A lazy view: the stages run while iterating (the input is read once)."""
+        if self._result is not None:
+            return self._root(_once(self._result), (), stream=True)
+        return self._root(_once(self._source), self._steps, stream=True)
 
     def unstream(self) -> DataCollection:
-        """An eager copy: every item read into a list."""
-        return self._derive(list(self._items), stream=False)
+        """An eager copy: its result is kept once read."""
+        return self._root(self._source, self._steps, stream=False)
+
+    def explain(self) -> str:
+        """How the pending stages would run: the plan, one entry per (fused) stage."""
+        return str(self.plan())
+
+    def plan(self) -> Plan:
+        """The plan of the pending stages against the cluster as it is now."""
+        return prepare(self._steps).plan
 
     # --- stages -------------------------------------------------------------------
 
     def map(self, fn: Callable[..., Any], **options: Any) -> DataCollection:
         """Apply ``fn`` to every item."""
-        return self._run("map", fn, options)
+        return self._add("map", fn, options)
 
     def filter(self, fn: Callable[..., Any], **options: Any) -> DataCollection:
         """Keep the items for which ``fn(item)`` is true."""
-        return self._run("filter", fn, options)
+        return self._add("filter", fn, options)
 
     def flat_map(self, fn: Callable[..., Any], **options: Any) -> DataCollection:
         """Apply ``fn`` and chain the iterables it returns."""
-        return self._run("flat_map", fn, options)
+        return self._add("flat_map", fn, options)
 
     def pmap(
         self, fn: Callable[..., Any], num_worker: int | None = None,
@@ -92,58 +111,67 @@ class DataCollection:
         return self.map(fn, num_worker=num_worker, backend=backend, **options)
 
     def mmap(self, fns: Sequence[Callable[..., Any]], **options: Any) -> list[DataCollection]:
-        """Fan out: one collection per function, each mapped over every item."""
+        """Fan out: one collection per function, each mapped over every item (the
+        stages before run once: an eager collection is read first)."""
         if not self._stream:
+            self._held()
             return [self.map(fn, **options) for fn in fns]
-        copies = itertools.tee(self._items, len(fns))
-        return [self._derive(c, True).map(fn, **options) for c, fn in zip(copies, fns)]
+        copies = itertools.tee(iter(self), len(fns))
+        return [self._root(c, (), stream=True).map(fn, **options) for c, fn in zip(copies, fns)]
 
     def set_parallel(self, num_worker: int | None = 2, backend: Backend = "thread") -> DataCollection:
         """Run later stages on ``num_worker`` workers of ``backend`` ("thread" or "ray")."""
-        result = self._derive(self._items, self._stream)
+        result = self._derive(())
         result._defaults = {**self._defaults, "num_worker": num_worker, "backend": backend}
         StageOptions(**result._defaults)  # bad values fail here, not at the next stage
         return result
 
     def batch(self, size: int, drop_tail: bool = False) -> DataCollection:
-        """Group items into lists of ``size`` (the last one shorter unless dropped)."""
+        """Group items into lists of ``size`` (the last one shorter unless dropped);
+        this step runs in the driver."""
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise InvalidOperator(f"batch size {size!r} must be a whole number >= 1")
-        batches = _batched(iter(self._items), size, drop_tail)
-        return self._derive(batches if self._stream else list(batches), self._stream)
+        return self._derive((Regroup(size, drop_tail),))
 
     def unbatch(self) -> DataCollection:
-        """Undo ``batch``: chain the items of every list."""
-        items = itertools.chain.from_iterable(self._items)
-        return self._derive(items if self._stream else list(items), self._stream)
+        """Undo ``batch``: chain the items of every list (in the driver)."""
+        return self._derive((Regroup(None),))
 
     # --- results ------------------------------------------------------------------
 
     def to_list(self) -> list[Any]:
         """Every item, in a list (runs a stream to its end)."""
-        return list(self._items)
+        return list(self)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._items)
+        if self._stream:
+            return stream(self._steps, self._source, self.errors) if self._steps \
+                else iter(self._source)
+        return iter(self._held())
 
     def __len__(self) -> int:
         if self._stream:
             raise TypeError("a streamed DataCollection has no length; use to_list() first")
-        return len(self._items)  # type: ignore[arg-type]
+        return len(self._held())
 
     def __repr__(self) -> str:
         if self._stream:
             return "<DataCollection stream>"
-        head = list(itertools.islice(self._items, 5))
+        head = list(itertools.islice(iter(self), 5))
         more = ", ..." if len(self) > 5 else ""
         return f"DataCollection([{', '.join(map(repr, head))}{more}])"
 
     # --- internals ----------------------------------------------------------------
 
-    def _run(self, kind: Kind, fn: Callable[..., Any], options: dict[str, Any]) -> DataCollection:
-        stage = Stage(kind, fn, self._options(options))
-        outputs = run_stage(stage, self._items, self.errors)
-        return self._derive(outputs if self._stream else list(outputs), self._stream)
+    def _held(self) -> Sequence[Any] | RayResult:
+        """The eager result, computed once."""
+        if self._result is None:
+            self._result = materialize(self._steps, self._source, self.errors) \
+                if self._steps else _as_sequence(self._source)
+        return self._result
+
+    def _add(self, kind: Kind, fn: Callable[..., Any], options: dict[str, Any]) -> DataCollection:
+        return self._derive((Stage(kind, fn, self._options(options)),))
 
     def _options(self, overrides: dict[str, Any]) -> StageOptions:
         unknown = set(overrides) - StageOptions.names()
@@ -155,15 +183,29 @@ class DataCollection:
         given = {k: v for k, v in overrides.items() if v is not None}
         return StageOptions(**{**self._defaults, **given})
 
-    def _derive(self, items: Iterable[Any], stream: bool) -> DataCollection:
+    def _derive(self, steps: tuple[Step, ...]) -> DataCollection:
+        """A collection of this one's items with ``steps`` more; a kept result is reused."""
+        if self._result is not None:
+            child = self._root(self._result, steps, self._stream)
+            child.errors = list(self.errors)
+            return child
+        return self._root(self._source, self._steps + steps, self._stream)
+
+    def _root(self, source: Source, steps: tuple[Step, ...], stream: bool) -> DataCollection:
         result = DataCollection.__new__(DataCollection)
-        result._items, result._stream = items, stream
-        result._defaults, result.errors = self._defaults, self.errors
+        result._source, result._steps, result._stream = source, steps, stream
+        result._defaults, result._result, result.errors = self._defaults, None, []
         return result
 
 
-def _batched(items: Iterator[Any], size: int, drop_tail: bool) -> Iterator[list[Any]]:
-    while batch := list(itertools.islice(items, size)):
-        if len(batch) < size and drop_tail:
-            return
-        yield batch
+def _once(source: Source) -> Source:
+    """A single pass over ``source`` (a kept Ray result stays unfetched)."""
+    if isinstance(source, RayResult):
+        return RayResult(list(source.pieces))
+    return iter(source)
+
+
+def _as_sequence(source: Source) -> Sequence[Any] | RayResult:
+    if isinstance(source, (Sequence, RayResult)):
+        return source
+    return list(source)

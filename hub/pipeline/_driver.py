@@ -1,78 +1,228 @@
-"""Run one stage over an iterable: chunking, the error policy and the progress bar."""
+"""Run a plan: its segments chained in the driver, the error policy, progress, results.
+
+A segment is one step in the caller or on threads, a ``batch``/``unbatch`` regroup, or
+consecutive Ray stages (which hand blocks to each other inside Ray). Between segments
+items pass as ``(items, origins)`` chunks, so a failure's index is always the item's
+position in the run's input.
+"""
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
-from collections.abc import Iterable, Iterator, Sized
+import warnings
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import closing
+from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import ItemError
-from ._stage import ItemFailure, Outcome, Stage
+from ._capacity import ClusterView
+from ._plan import Plan, Regroup, StagePlan, make_plan
+from ._stage import ItemFailure, Stage
+from ._worker import Block
 from .executors import Executor, make_executor
-from .executors._base import Chunk
+from .executors._base import Chunks, Feed, Items, Piece
+
+Segment = list[StagePlan] | Regroup
 
 
-def run_stage(stage: Stage, items: Iterable[Any], errors: list[ItemFailure]) -> Iterator[Any]:
-    """Yield the stage's outputs, lazily; failed items go by ``stage.options.on_error``."""
-    opts = stage.options
-    executor = make_executor(opts.backend, opts.num_worker)
-    size = opts.chunk_size or spread_chunk_size(items, executor)
-    with closing(executor), _progress(stage, executor) as bar:
-        for chunk, outcomes in executor.execute(stage, chunked(items, size)):
-            yield from _outputs(stage, chunk, outcomes, errors)
-            bar.update(len(outcomes))
+@dataclass
+class RayResult:
+    """The output blocks of a run, kept in Ray's object store: what an eager collection
+    holds after Ray stages. Iterating fetches one block at a time."""
+
+    pieces: list[Piece]
+
+    def __len__(self) -> int:
+        return sum(p.meta["count"] for p in self.pieces if p.meta is not None)
+
+    def __iter__(self) -> Iterator[Any]:
+        for piece in self.pieces:
+            yield from _block(piece)[0]
 
 
-CHUNKS_PER_WORKER = 4
+Source = Iterable[Any] | RayResult
 
 
-def spread_chunk_size(items: Iterable[Any], executor: Executor) -> int:
-    """The executor's default chunk size, smaller for a short input of known length so
-    that every worker gets chunks (128 images in one 256-item chunk would keep one
-    actor busy and the other idle)."""
-    size = executor.default_chunk_size
-    if not executor.parallel or not isinstance(items, Sized):
-        return size
-    workers = executor.num_worker or os.cpu_count() or 1
-    return max(1, min(size, -(-len(items) // (workers * CHUNKS_PER_WORKER))))
+@dataclass(frozen=True)
+class Prepared:
+    """A plan and, for its Ray stages, the stages pickled once (their content keys)."""
+
+    plan: Plan
+    shipped: dict[int, Any]
 
 
-def chunked(items: Iterable[Any], size: int) -> Iterator[Chunk]:
-    """``(start index, list of at most size items)``, read lazily."""
-    source = iter(items)
-    for start in itertools.count(0, size):
-        chunk = list(itertools.islice(source, size))
-        if not chunk:
-            return
-        yield start, chunk
+def prepare(steps: Sequence[Stage | Regroup]) -> Prepared:
+    """Plan ``steps`` against the cluster as it is (connecting to Ray if a stage needs it)."""
+    on_ray = [s for s in steps if isinstance(s, Stage) and s.options.backend == "ray"]
+    if not on_ray:
+        return Prepared(make_plan(steps), {})
+    from .executors.ray_common import connect, ship, stage_env
+    from .executors.warm import WARM_POOLS
+
+    ray = connect()
+    shipped = {id(s): ship(s) for s in on_ray}  # an unpicklable stage fails here, first
+    owners = {shipped[id(s)].key for s in on_ray if s.is_class}
+    held = WARM_POOLS.held(ray, owners)
+    return Prepared(make_plan(steps, ClusterView.from_ray(ray), stage_env, held), shipped)
 
 
-def _outputs(
-    stage: Stage, chunk: Chunk, outcomes: list[Outcome], errors: list[ItemFailure]
-) -> Iterator[Any]:
-    start, items = chunk
-    for offset, (ok, value) in enumerate(outcomes):
-        if ok:
-            yield from value
+def stream(steps: Sequence[Stage | Regroup], source: Source,
+           errors: list[ItemFailure]) -> Iterator[Any]:
+    """The run's outputs, lazily; failed items go by each stage's ``on_error``."""
+    prepared = prepare(steps)
+    for piece in _run(prepared, _segments(prepared.plan), source, errors, fetch=True):
+        yield from _block(piece)[0]
+
+
+def materialize(steps: Sequence[Stage | Regroup], source: Source,
+                errors: list[ItemFailure]) -> list[Any] | RayResult:
+    """The run's outputs held: in Ray's object store after Ray stages, else a list."""
+    prepared = prepare(steps)
+    segments = _segments(prepared.plan)
+    pieces = _run(prepared, segments, source, errors)
+    last = segments[-1]
+    if isinstance(last, list) and last[0].on_ray:
+        return RayResult(list(pieces))
+    return [x for piece in pieces for x in _block(piece)[0]]
+
+
+def _segments(plan: Plan) -> list[Segment]:
+    segments: list[Segment] = []
+    for step in plan.steps:
+        last = segments[-1] if segments else None
+        if isinstance(step, StagePlan) and step.on_ray and isinstance(last, list) \
+                and last[0].on_ray:
+            last.append(step)
         else:
-            _failed(stage, ItemFailure(start + offset, items[offset], str(value), stage.name),
-                    errors)
+            segments.append(step if isinstance(step, Regroup) else [step])
+    for note in plan.notes:
+        warnings.warn(note, RuntimeWarning, stacklevel=4)
+    return segments
 
 
-def _failed(stage: Stage, failure: ItemFailure, errors: list[ItemFailure]) -> None:
-    if stage.options.on_error == "raise":
-        raise ItemError(stage.name, failure.index, failure.item, failure.error)
-    if stage.options.on_error == "collect":
-        errors.append(failure)
+def _run(prepared: Prepared, segments: list[Segment], source: Source,
+         errors: list[ItemFailure], fetch: bool = False) -> Iterator[Piece]:
+    """Chain the segments; yield the last one's pieces, settled (``fetch``: the caller
+    reads them all, so the last Ray stage may send its blocks with their meta)."""
+    feed: RayResult | Feed = source if isinstance(source, RayResult) else Items(source)
+    for segment in segments[:-1]:
+        feed = Chunks(_block(p) for p in _run_segment(prepared, segment, feed, errors, True))
+    yield from _run_segment(prepared, segments[-1], feed, errors, fetch)
 
 
-def _progress(stage: Stage, executor: Executor) -> Any:
+def _run_segment(prepared: Prepared, segment: Segment, feed: RayResult | Feed,
+                 errors: list[ItemFailure], fetch: bool) -> Iterator[Piece]:
+    if isinstance(segment, Regroup):
+        yield from _regroup(segment, _pairs(feed))
+        return
+    executor = _executor(prepared, segment, _total(feed), fetch)
+    with closing(executor), _progress(segment, executor) as bar:
+        for piece in _execute(executor, feed):
+            _settle(piece, errors)
+            bar.update(piece.meta["count"] if piece.meta else 0)
+            yield piece
+
+
+def _total(feed: RayResult | Feed) -> int | None:
+    if isinstance(feed, RayResult):
+        return len(feed)
+    if isinstance(feed, Items) and isinstance(feed.source, Sized):
+        return len(feed.source)
+    return None
+
+
+def _executor(prepared: Prepared, segment: list[StagePlan], total: int | None,
+              fetch: bool) -> Executor:
+    if segment[0].on_ray:
+        from .executors.ray_executor import RayExecutor
+
+        return RayExecutor(segment, total, prepared.shipped, prepared.plan.budget_bytes,
+                           fetch=fetch)
+    return make_executor(segment[0], total)
+
+
+def _execute(executor: Executor, feed: RayResult | Feed) -> Iterator[Piece]:
+    if not isinstance(feed, RayResult):
+        return executor.execute(feed)
+    if executor.distributed:  # kept blocks go on from the object store, unfetched
+        from .executors.ray_executor import RayExecutor
+
+        assert isinstance(executor, RayExecutor)
+        return executor.execute_pieces(_renumbered(feed.pieces))
+    return executor.execute(Chunks(_refetched(feed.pieces)))
+
+
+def _renumbered(pieces: list[Piece]) -> Iterator[Piece]:
+    """A kept result as the input of a new run: positions count from 0 again."""
+    start = 0
+    for seq, piece in enumerate(pieces):
+        count = piece.meta["count"] if piece.meta else 0
+        yield Piece(seq, (start, start + max(count, 1) - 1), piece.data, restart=start)
+        start += count
+
+
+def _refetched(pieces: list[Piece]) -> Iterator[Block]:
+    start = 0
+    for piece in pieces:
+        items = _block(piece)[0]
+        yield items, range(start, start + len(items))
+        start += len(items)
+
+
+def _block(piece: Piece) -> Block:
+    if isinstance(piece.data, tuple):
+        return piece.data
+    import ray
+
+    block: Block = ray.get(piece.data)
+    return block
+
+
+def _pairs(feed: RayResult | Feed) -> Iterator[tuple[Any, int]]:
+    """(item, origin) pairs of any feed."""
+    if isinstance(feed, Chunks):
+        for items, origins in feed.blocks:
+            yield from zip(items, origins)
+    else:
+        yield from ((x, i) for i, x in enumerate(feed if isinstance(feed, RayResult)
+                                                 else feed.source))
+
+
+def _regroup(step: Regroup, pairs: Iterator[tuple[Any, int]]) -> Iterator[Piece]:
+    """``batch``: lists of ``size`` items, each at its first item's origin; ``unbatch``:
+    every item of every list, at its list's origin."""
+    seq = 0
+    while True:
+        if step.size is None:
+            pair = next(pairs, None)
+            if pair is None:
+                return
+            items, origin = list(pair[0]), pair[1]
+            block: Block = (items, [origin] * len(items))
+        else:
+            group = [pair for _, pair in zip(range(step.size), pairs)]
+            if not group or (len(group) < step.size and step.drop_tail):
+                return
+            block = ([[x for x, _ in group]], [group[0][1]])
+        yield Piece(seq, (block[1][0] if block[1] else 0,) * 2, block,
+                    {"count": len(block[0]), "nbytes": 0, "peak_bytes": 0, "seconds": 0.0,
+                     "failures": [], "fatal": None})
+        seq += 1
+
+
+def _settle(piece: Piece, errors: list[ItemFailure]) -> None:
+    for f in piece.failures:
+        errors.append(ItemFailure(f["index"], f["item"], f["error"], f["stage"]))
+    if piece.fatal is not None:
+        f = piece.fatal
+        raise ItemError(f["stage"], f["index"], f["item"], f["error"])
+
+
+def _progress(segment: list[StagePlan], executor: Executor) -> Any:
     from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-    show = stage.options.progress
-    if show is None:
-        show = executor.parallel and sys.stderr.isatty()
-    return tqdm(desc=stage.name, unit="item", disable=not show, delay=1.0, leave=False)
+    asked = {s.options.progress for p in segment for s in p.stages} - {None}
+    show = True in asked if asked else executor.parallel and sys.stderr.isatty()
+    name = " + ".join(p.name for p in segment)
+    return tqdm(desc=name, unit="item", disable=not show, delay=1.0, leave=False)

@@ -1,28 +1,26 @@
-"""One pipeline stage: what to apply, how, and how to run it over a chunk of items.
+"""One pipeline stage as the user wrote it: what to apply, and the options of its run.
 
-A stage is pure data and pickles without anything built, so every worker (the
-driver, a thread, a Ray task or actor) builds its own copy once and then calls
-:func:`run_chunk` on lists of items.
+A stage is pure data; nothing is built here. The plan (``_plan.py``) decides how it runs,
+workers build it (``_worker.py``).
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from .._exceptions import InvalidOperator
 from .._operator import Operator
+from ._worker import FnSpec
 
 Kind = Literal["map", "filter", "flat_map"]
 OnError = Literal["raise", "skip", "collect"]
 Backend = Literal["local", "thread", "ray"]
 BACKENDS: tuple[Backend, ...] = ("local", "thread", "ray")
 ON_ERROR: tuple[OnError, ...] = ("raise", "skip", "collect")
-
-# What one item gives: (True, its outputs) or (False, the error text).
-Outcome = tuple[bool, list[Any] | str]
+# Options only Ray can honour: elsewhere they are refused, not ignored (issue 12).
+RAY_ONLY = ("num_cpus", "num_gpus", "memory", "resources", "max_retries", "startup_timeout")
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,11 @@ def per_worker(cls: type, *args: Any, **kwargs: Any) -> PerWorker:
 
 @dataclass(frozen=True)
 class ItemFailure:
-    """An item that failed in a stage run with ``on_error="collect"``."""
+    """An item that failed in a stage run with ``on_error="collect"``.
+
+    ``index`` is the item's position in the run's input (the collection the stages were
+    applied to), whichever stage failed; ``item`` is what that stage was given.
+    """
 
     index: int
     item: Any
@@ -63,38 +65,72 @@ class StageOptions:
     """How a stage runs; ``None`` means "the backend's or the operator's default".
 
     ``runtime_env``: ``None`` asks ``runtime_env.stage_runtime_env`` for a hub
-    operator, a dict overrides it, ``False`` disables it.
+    operator, a dict overrides it, ``False`` disables it. ``chunk_size`` fixes the
+    items per transport block (default: sized in bytes, ``block_bytes``);
+    ``batch_size`` is what one call of a batch operator receives. Options a backend
+    cannot honour are refused.
     """
 
     backend: Backend = "local"
     num_worker: int | None = None
     chunk_size: int | None = None
+    block_bytes: int | None = None
+    batch_size: int | None = None
     ordered: bool = True
     on_error: OnError = "raise"
+    timeout: float | None = None
     num_cpus: float | None = None
     num_gpus: float | None = None
     memory: int | None = None
     resources: dict[str, float] | None = None  # custom Ray resources, e.g. {"gpu-node": 1}
     runtime_env: dict[str, Any] | Literal[False] | None = None
-    max_retries: int = 3
+    max_retries: int | None = None
+    keep_warm: bool = False
+    fuse: bool = True
     progress: bool | None = None
-    startup_timeout: float = 600.0
+    startup_timeout: float | None = None
 
     def __post_init__(self) -> None:
         _check_choice("backend", self.backend, BACKENDS)
         _check_choice("on_error", self.on_error, ON_ERROR)
-        for key in ("num_worker", "chunk_size"):
-            _check_positive_int(key, getattr(self, key))
+        for key in ("num_worker", "chunk_size", "block_bytes", "batch_size"):
+            _check_whole(key, getattr(self, key), 1)
+        _check_whole("max_retries", self.max_retries, 0)
+        for key in ("timeout", "startup_timeout"):
+            _check_seconds(key, getattr(self, key))
         _check_resources(self.resources)
         if self.runtime_env not in (None, False) and not isinstance(self.runtime_env, dict):
             raise InvalidOperator(
                 f"runtime_env={self.runtime_env!r} must be a dict, None (the operator's own) "
                 "or False (none)"
             )
+        _check_backend(self)
 
     @classmethod
     def names(cls) -> set[str]:
         return {f.name for f in fields(cls)}
+
+
+def _check_backend(opts: StageOptions) -> None:
+    """Refuse what the chosen backend cannot do, naming the option and the way out."""
+    if opts.backend != "ray":
+        given = [k for k in RAY_ONLY if getattr(opts, k) is not None]
+        given += ["runtime_env"] * isinstance(opts.runtime_env, dict)
+        given += ["keep_warm"] * opts.keep_warm
+        if given:
+            names = ", ".join(f"{k}=" for k in given)
+            raise InvalidOperator(
+                f"{names} only apply to backend='ray'; this stage runs on "
+                f"backend={opts.backend!r} — drop them or pass backend='ray'")
+    if opts.backend == "local" and opts.num_worker not in (None, 1):
+        raise InvalidOperator(
+            f"num_worker={opts.num_worker}: backend='local' runs in the caller's thread, one "
+            "worker — use backend='thread' or backend='ray' for parallel workers")
+    if opts.backend == "thread" and opts.timeout is not None:
+        raise InvalidOperator(
+            f"timeout={opts.timeout:g}: a thread cannot be stopped, so backend='thread' "
+            "cannot honour it — use backend='ray' (a hung call is interrupted, its worker "
+            "killed if it must be) or backend='local'")
 
 
 def _check_choice(key: str, value: object, choices: tuple[str, ...]) -> None:
@@ -114,19 +150,25 @@ def _check_resources(resources: object) -> None:
         )
 
 
-def _check_positive_int(key: str, value: object) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise InvalidOperator(f"{key}={value!r} must be a whole number >= 1 (or None)")
+def _check_whole(key: str, value: object, least: int) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < least):
+        raise InvalidOperator(f"{key}={value!r} must be a whole number >= {least} (or None)")
 
 
-@dataclass
+def _check_seconds(key: str, value: object) -> None:
+    if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                              or value <= 0):
+        raise InvalidOperator(f"{key}={value!r} must be a number of seconds > 0 (or None)")
+
+
+@dataclass(frozen=True, eq=False)
 class Stage:
     """``kind`` of ``fn``: a function, a hub Operator, or ``per_worker(cls)``."""
 
     kind: Kind
     fn: Any
     options: StageOptions = field(default_factory=StageOptions)
-    _built: Callable[[list[Any]], list[Outcome]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not callable(self.fn) and not isinstance(self.fn, PerWorker):
@@ -134,9 +176,15 @@ class Stage:
                 f"{self.kind}() takes a function, a hub Operator or per_worker(cls), "
                 f"got {type(self.fn).__name__} {self.fn!r}"
             )
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_built": None}
+        if self.options.batch_size is not None and not self.is_batch:
+            raise InvalidOperator(
+                f"batch_size={self.options.batch_size}: {self.name} is called per item; "
+                "batch_size= applies to batch operators (registered with batch=True) — use "
+                ".batch(n) to group items into lists")
+        if self.options.keep_warm and not self.is_class:
+            raise InvalidOperator(
+                f"keep_warm=True: {self.name} has no state to keep; keep_warm= applies to "
+                "class stages (per_worker(cls) or a class operator)")
 
     @property
     def name(self) -> str:
@@ -156,67 +204,16 @@ class Stage:
             return self.fn.spec.kind == "class"
         return isinstance(self.fn, PerWorker)
 
-    def fresh(self) -> Stage:
-        """A copy with nothing built, for one worker."""
-        fn = Operator(self.fn.spec, *self.fn.args, **self.fn.kwargs) \
-            if isinstance(self.fn, Operator) else self.fn
-        return Stage(self.kind, fn, self.options)
+    @property
+    def is_batch(self) -> bool:
+        """Whether one call takes a list of items (a hub operator registered ``batch=True``)."""
+        return isinstance(self.fn, Operator) and self.fn.spec.batch
 
-    def build(self) -> Callable[[list[Any]], list[Outcome]]:
-        """Construct the operator (once) and return the chunk runner."""
-        if self._built is None:
-            self._built = _ChunkRunner(self.kind, *_callables(self.fn))
-        return self._built
-
-
-def _callables(fn: Any) -> tuple[Callable[[Any], Any], Callable[[list[Any]], list[Any]] | None]:
-    """(call one item, call a batch or None) for a function, a class or an Operator."""
-    if isinstance(fn, Operator):
-        fn.build()
-        return fn, (fn.call_batch if fn.spec.batch else None)
-    if isinstance(fn, PerWorker):
-        return fn.build(), None
-    return fn, None
-
-
-@dataclass
-class _ChunkRunner:
-    kind: Kind
-    one: Callable[[Any], Any]
-    many: Callable[[list[Any]], list[Any]] | None
-
-    def __call__(self, items: list[Any]) -> list[Outcome]:
-        if self.many is not None:
-            try:
-                return [(True, self._emit(x, v)) for x, v in zip(items, self.many(items))]
-            except Exception:  # noqa: BLE001, S110 - any failure: retry item by item to find it
-                pass
-        return [self._apply(item) for item in items]
-
-    def _apply(self, item: Any) -> Outcome:
-        try:
-            return True, self._emit(item, self.one(item))
-        except Exception as exc:  # noqa: BLE001 - the operator's error, kept per item
-            return False, describe(exc)
-
-    def _emit(self, item: Any, value: Any) -> list[Any]:
-        if self.kind == "map":
-            return [value]
-        if self.kind == "filter":
-            return [item] if value else []
-        return list(value)
-
-
-def run_chunk(stage: Stage, items: list[Any]) -> list[Outcome]:
-    """Apply a stage to a list of items: one outcome per item, in order."""
-    return stage.build()(items)
-
-
-def describe(exc: BaseException) -> str:
-    """``ZeroDivisionError: division by zero (impl.py:12)``: an error in one line."""
-    text = f"{type(exc).__name__}: {exc}"
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        last = frames[-1]
-        text += f" ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
-    return text
+    def fn_spec(self) -> FnSpec:
+        """What a worker builds: plain data, so a bare Ray node needs no opshub for a
+        function or ``per_worker`` class (a hub Operator brings its env)."""
+        if isinstance(self.fn, Operator):
+            return ("operator", self.fn)
+        if isinstance(self.fn, PerWorker):
+            return ("class", self.fn.cls, self.fn.args, self.fn.kwargs)
+        return ("function", self.fn)

@@ -1,4 +1,4 @@
-"""Every backend gives the same results: in order, each item exactly once."""
+"""Every backend gives the same results, fused or not: in order, each item exactly once."""
 
 from __future__ import annotations
 
@@ -24,18 +24,24 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def workers(backend: str) -> int | None:
+    return None if backend == "local" else 2
+
+
 def tag(x: int) -> tuple[int, int]:
     return x, x * x
 
 
 def test_order_and_exactly_once_for_10000_items(backend: str) -> None:
-    out = DataCollection.range(N).map(tag, backend=backend, num_worker=2, runtime_env=False)
+    out = DataCollection.range(N).map(tag, backend=backend, num_worker=workers(backend),
+                                      runtime_env=False)
     assert out.to_list() == [(x, x * x) for x in range(N)]
 
 
 def test_unordered_results_hold_every_item_once(backend: str) -> None:
     out = DataCollection.range(N).stream().map(
-        tag, backend=backend, num_worker=2, ordered=False, chunk_size=100, runtime_env=False
+        tag, backend=backend, num_worker=workers(backend), ordered=False, chunk_size=100,
+        runtime_env=False
     ).to_list()
     assert len(out) == N and sorted(out) == [(x, x * x) for x in range(N)]
 
@@ -44,18 +50,23 @@ def explode(x: int) -> list[int]:
     return [x] * (x % 3)
 
 
-def test_the_same_results_on_every_backend(backend: str, test_ops: Path) -> None:
+@pytest.mark.parametrize("fuse", [True, False])
+def test_the_same_results_on_every_backend_fused_or_not(
+    backend: str, fuse: bool, test_ops: Path
+) -> None:
     from hub import ops
 
-    stages = DataCollection.range(3000).stream().set_parallel(2, backend=backend)
+    stages = DataCollection.range(3000).stream().set_parallel(workers(backend), backend=backend)
     out = (
         stages.map(ops.add_one(), runtime_env=False)
-        .filter(lambda x: x % 2 == 0, runtime_env=False)
-        .flat_map(explode, runtime_env=False)
-        .map(ops.running_sum(start=100), runtime_env=False, chunk_size=64)
+        .filter(lambda x: x % 2 == 0, runtime_env=False, fuse=fuse)
+        .flat_map(explode, runtime_env=False, fuse=fuse, on_error="collect")
+        .map(ops.running_sum(start=100), runtime_env=False, chunk_size=64, fuse=fuse)
     )
     expected = [y + 100 for x in range(1, 3001) if x % 2 == 0 for y in explode(x)]
-    assert out.to_list() == expected
+    assert out.to_list() == expected and out.errors == []
+    stages_planned = sum(len(s.stages) for s in out.plan().steps)
+    assert (len(out.plan().steps) < 4) == fuse and stages_planned == 4
 
 
 def fragile(x: int) -> float:
@@ -66,7 +77,7 @@ def fragile(x: int) -> float:
 
 def test_on_error_raise_names_the_item_and_the_operator(backend: str) -> None:
     with pytest.raises(ItemError) as info:
-        DataCollection.range(N).map(fragile, backend=backend, runtime_env=False)
+        DataCollection.range(N).map(fragile, backend=backend, runtime_env=False).to_list()
     assert info.value.index == 7 and info.value.item == 7
     message = str(info.value)
     assert "map(fragile) failed on item 7 (7): ValueError: bad item 7" in message

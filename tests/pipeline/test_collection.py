@@ -11,14 +11,19 @@ from pathlib import Path
 import pytest
 
 from hub import InvalidOperator
-from hub.pipeline import DataCollection, per_worker
+from hub.pipeline import DataCollection, PipelineError, per_worker
 
 
-def test_eager_chain_runs_each_stage_at_once() -> None:
-    dc = DataCollection.range(10).map(lambda x: x * 2).filter(lambda x: x % 3 == 0)
-    assert not dc.is_stream
-    assert len(dc) == 4
+def test_an_eager_chain_runs_when_read_and_keeps_its_result() -> None:
+    calls: list[int] = []
+    dc = DataCollection.range(10).map(lambda x: calls.append(x) or x * 2).filter(
+        lambda x: x % 3 == 0)
+    assert not dc.is_stream and calls == []  # a plan until read
+    assert len(dc) == 4 and len(calls) == 10
+    assert dc.to_list() == [0, 6, 12, 18] and list(dc) == [0, 6, 12, 18]
+    assert len(calls) == 10  # read three times, run once
     assert dc.flat_map(lambda x: [x, -x]).to_list() == [0, 0, 6, -6, 12, -12, 18, -18]
+    assert len(calls) == 10  # a later stage starts from the kept result
 
 
 def test_stream_is_lazy_and_reads_its_input_once() -> None:
@@ -146,13 +151,60 @@ def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == ""  # stderr is not a terminal here
 
 
-def test_short_inputs_are_spread_over_every_worker():
-    from hub.pipeline._driver import spread_chunk_size
-    from hub.pipeline.executors import make_executor
+def fragile(x: int) -> float:
+    return 1 / (x % 4)
 
-    threads = make_executor("thread", 2)
-    assert spread_chunk_size(list(range(128)), threads) == 16
-    assert spread_chunk_size(list(range(100_000)), threads) == threads.default_chunk_size
-    assert spread_chunk_size(iter(range(128)), threads) == threads.default_chunk_size
-    local = make_executor("local")
-    assert spread_chunk_size(list(range(128)), local) == local.default_chunk_size
+
+def test_each_collection_has_its_own_errors() -> None:
+    base = DataCollection.range(8).map(fragile, on_error="collect")
+    derived = base.map(lambda x: x * 2, on_error="collect")
+    assert len(derived) == 6 and [e.index for e in derived.errors] == [0, 4]
+    assert base.errors == []  # base was not read: its errors are its own
+    assert len(base) == 6 and [e.index for e in base.errors] == [0, 4]
+    later = base.map(str, on_error="collect")
+    assert later.errors == base.errors and later.errors is not base.errors
+    assert DataCollection.range(3).errors == []
+
+
+class Broken:
+    def __init__(self) -> None:
+        raise OSError("weights.bin is missing")
+
+    def __call__(self, x: int) -> int:  # pragma: no cover - never built
+        return x
+
+
+@pytest.mark.parametrize("backend", ["local", "thread"])
+def test_a_stage_that_cannot_be_built_fails_once_before_any_item(backend: str) -> None:
+    from hub import Operator, OperatorSpec
+
+    ghost = Operator(OperatorSpec("ghost", "opshub_no_such_module:run"))
+    for fn, name, cause in [(per_worker(Broken), "map(Broken)", "weights.bin is missing"),
+                            (ghost, "map(ghost)", "could not load opshub_no_such_module:run")]:
+        seen: list[int] = []
+        dc = DataCollection.range(50).map(seen.append, backend=backend) \
+            .map(fn, backend=backend, on_error="skip")
+        with pytest.raises(PipelineError) as info:
+            dc.to_list()
+        assert str(info.value).startswith(f"{name}: the operator could not be built: ")
+        assert cause in str(info.value) and seen == []
+
+
+def test_a_local_timeout_off_the_main_thread_fails_the_stage_not_the_items() -> None:
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            DataCollection.range(3).map(str, timeout=1, on_error="skip").to_list()
+        except PipelineError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    (error,) = errors
+    assert str(error).startswith("map(str): timeout= on backend='local' interrupts the call")
+    assert DataCollection([0.0, 5.0]).map(time.sleep, timeout=0.2, on_error="collect").errors \
+        == []  # not read yet
+    slept = DataCollection([0.0, 5.0]).map(time.sleep, timeout=0.2, on_error="collect")
+    assert slept.to_list() == [None] and slept.errors[0].index == 1

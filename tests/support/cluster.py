@@ -23,6 +23,7 @@ from .net import free_port, port_open
 
 TEST_OPERATORS = Path(__file__).parents[1] / "operators"
 BARE_VENV = Path(tempfile.gettempdir()) / f"opshub-bare-ray-{ray.__version__}-pip"
+OBJECT_STORE = f"--object-store-memory={512 * 1024**2}"  # per node; the machine is shared
 
 
 def bare_venv() -> Path:
@@ -102,10 +103,11 @@ def start_cluster(bare_python: Path) -> Cluster:
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
     head = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-            "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1",
+            "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1", OBJECT_STORE,
             "--include-dashboard=false", f"--temp-dir={temps[0]}"]
     node = [str(bare_python), "-m", "ray.scripts.scripts", "start", "--block",
             f"--address={cluster.address}", "--num-cpus=1", "--node-ip-address=127.0.0.1",
+            OBJECT_STORE,
             "--resources=" + json.dumps({"bare": 1}), f"--temp-dir={temps[1]}"]
     try:
         cluster.starters.append(_spawn(head, env, temps[0]))
