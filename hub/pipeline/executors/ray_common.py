@@ -12,7 +12,7 @@ from typing import Any
 from ..._exceptions import PipelineError
 from ..._operator import Operator
 from .. import _worker
-from .._plan import StagePlan
+from .._plan import StagePlan, ray_resources
 from .._stage import Stage
 
 
@@ -123,7 +123,8 @@ def failure_text(ray: Any, exc: BaseException, plan: StagePlan, what: str) -> Pi
 
 
 def stage_env(stage: Stage) -> dict[str, Any] | None:
-    """The stage's runtime_env: the override, none, or the hub operator's own."""
+    """The stage's runtime_env: the override, none, or the hub operator's own, made for the
+    nodes that can run the stage (its resources pick them: a GPU stage gets a CUDA lock)."""
     env = stage.options.runtime_env
     if env is False:
         return None
@@ -136,5 +137,6 @@ def stage_env(stage: Stage) -> dict[str, Any] | None:
             f"{stage.name}: cannot build the operator's runtime_env ({exc}); "
             "pass runtime_env=False to run it in the workers' own environment"
         ) from exc
-    result: dict[str, Any] | None = stage_runtime_env(stage.fn.spec)
+    result: dict[str, Any] | None = stage_runtime_env(
+        stage.fn.spec, ray_options=dict(ray_resources(stage)))
     return result
