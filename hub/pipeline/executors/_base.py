@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..._exceptions import PipelineError
+from ..._exceptions import OperatorNotLocal, PipelineError
 from .._plan import StagePlan
 from .._sizing import BlockSizer, blocks, source_chunks
 from .._worker import Block, Callables, Failure, Meta, StageBuildError, build, fresh
@@ -98,6 +98,8 @@ def build_in_process(plan: StagePlan) -> list[Callables]:
     try:
         return [build(fresh(s.fn_spec()), s.name) for s in plan.stages]
     except StageBuildError as exc:
+        if isinstance(exc.__cause__, OperatorNotLocal):  # says the stage must be on Ray
+            raise exc.__cause__ from None
         raise PipelineError(
             f"{exc.stage}: the operator could not be built: {exc.error} — fix its "
             "arguments or install what it needs, or run it on backend='ray'") from exc
