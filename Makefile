@@ -22,11 +22,12 @@ $(STAMP): pyproject.toml Makefile
 demo: venv
 	$(PY) examples/main_job.py
 
-test: venv
+# The checks first (seconds), then the whole suite.
+test: lint
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check hub runtime_env
+	$(VENV)/bin/ruff check hub runtime_env tests benchmarks examples operators
 	$(VENV)/bin/mypy
 
 clean:

@@ -24,7 +24,7 @@ from _common import OPERATORS, ROOT, Section, median_seconds, row, target, timed
 from _common import run as run_cmd
 
 sys.path.insert(0, str(ROOT / "tests"))
-from support.hub_server import HubServer, start_hub_server  # noqa: E402 - the tests' own
+from support.hub_server import HubServer, start_hub_server
 
 PIP = "pip install --index-url <hub>/simple/ image-embed"
 HUB = "hub install --installer pip image-embed"
@@ -66,7 +66,7 @@ def _alternate(installs: dict[str, Install], work: Path, repeat: int) -> dict[st
     for i in range(repeat):
         for name, install in installs.items():
             venv = _fresh_venv(work / f"venv-{len(times[name])}-{i}-{hash(name) & 0xffff}")
-            times[name].append(timed(lambda: install(venv)))
+            times[name].append(timed(lambda install=install, venv=venv: install(venv)))
     return {name: statistics.median(t) for name, t in times.items()}
 
 

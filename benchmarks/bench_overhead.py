@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-import pipeline_overhead as po  # benchmarks/pipeline_overhead.py, owned by PIPELINE
-
 import _goals as goals
+import pipeline_overhead as po  # benchmarks/pipeline_overhead.py, owned by PIPELINE
 from _common import Row, Section, Target, row, target
 
 BATCH, WORKERS = 256, 2

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import resolution  # benchmarks/resolution.py, owned by RUNTIME_ENV
-
 import _goals as goals
+import resolution  # benchmarks/resolution.py, owned by RUNTIME_ENV
 from _common import FIRST_PARTY, Row, Section, first_party_site, put_on_path, row, target
 
 

@@ -6,9 +6,16 @@ import sys
 from pathlib import Path
 
 import _goals as goals
-from _common import FIRST_PARTY, Section, env_with_path, first_party_site, median_seconds, row
+from _common import (
+    FIRST_PARTY,
+    Section,
+    env_with_path,
+    first_party_site,
+    median_seconds,
+    row,
+    target,
+)
 from _common import run as run_cmd
-from _common import target
 
 BASE = "python -c pass"
 

@@ -28,11 +28,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; reuse the test helpers
 
-from support.net import free_port  # noqa: E402
-from server.helpers import upload, wheel_files, write_wheel  # noqa: E402
-from uv import find_uv_bin  # noqa: E402
+from server.helpers import upload, wheel_files, write_wheel
+from support.net import free_port
+from uv import find_uv_bin
 
-from hub.server import Storage, create_token  # noqa: E402
+from hub.server import Storage, create_token
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 

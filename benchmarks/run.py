@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-import _goals as goals  # noqa: E402
-from _common import BENCH, Section, env_with_path, target  # noqa: E402
-from _report import machine, write  # noqa: E402
+import _goals as goals
+from _common import BENCH, Section, env_with_path, target
+from _report import machine, write
 
 # section name -> (module, title, targets it reports, needs the network)
 SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
@@ -90,7 +90,7 @@ def _selected(text: str) -> list[str]:
 
 def _run_isolated(name: str, quick: bool, network: bool) -> Section:
     """The section in a child process; a failure becomes a section with ``error``."""
-    module, title, targets, needs_network = SECTIONS[name]
+    _, title, targets, needs_network = SECTIONS[name]
     if needs_network and not network:
         return _failed(title, targets, "needs the network (run without --no-network)")
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
@@ -98,7 +98,7 @@ def _run_isolated(name: str, quick: bool, network: bool) -> Section:
         cmd += ["--quick"] * quick + ["--no-network"] * (not network)
         started = time.perf_counter()
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=SECTION_TIMEOUT,
+            done = subprocess.run(cmd, capture_output=True, check=False, text=True, timeout=SECTION_TIMEOUT,
                                   env=env_with_path(BENCH))  # Ray workers import sections
         except subprocess.TimeoutExpired:
             return _failed(title, targets, f"timed out after {SECTION_TIMEOUT} s")

@@ -54,11 +54,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "CommandFailed",
     "ConfigError",
     "CorruptDatabase",
     "DataCollection",
-    "ENTRY_POINT_GROUP",
     "HubConnectionError",
     "HubError",
     "HubOrigin",

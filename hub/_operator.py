@@ -150,7 +150,8 @@ class OperatorSpec:
             raise OperatorLoadError(
                 self.name, self.target, TypeError(f"declared kind {self.kind!r} but found {found}")
             )
-        return obj
+        loaded: Callable[..., Any] = obj  # checked callable above
+        return loaded
 
     def _check_local(self) -> None:
         origin = self.origin

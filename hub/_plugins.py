@@ -99,7 +99,7 @@ def load_plugin(ep: importlib_metadata.EntryPoint, selection: Selection) -> Plug
         pm = get_plugin_manager()
         pm.register(plugin, name=f"{result.distribution}:{ep.name}")
         pm.hook.register_operators(register=_collector(result))
-    except Exception as exc:  # a broken plugin must never break the others
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must never break the others
         result.specs.clear()
         result.error = f"{type(exc).__name__}: {exc}"
     return result

@@ -31,7 +31,7 @@ def run(
     if echo:
         out = _run_echoing(list(command))
     else:
-        out = subprocess.run(list(command), capture_output=True, text=True)
+        out = subprocess.run(list(command), capture_output=True, check=False, text=True)
     if out.returncode != 0:
         raise CommandFailed(what, command, out.returncode, out.stderr or out.stdout)
     return out

@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cluster import Cluster, bare_venv, start_cluster
+from support.hub_server import HubServer, start_hub_server
 from uv import find_uv_bin
 
 import hub
-from support.hub_server import HubServer, start_hub_server
 
 TESTS = Path(__file__).parent
 TEST_OPERATORS = TESTS / "operators"
@@ -114,3 +114,20 @@ def ray_local(test_ops_site: Path) -> Iterator[Any]:
     yield ray
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)
+
+
+# --- the two-node cluster -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bare_node_cluster() -> Iterator[Cluster]:
+    """A head from .venv plus a node (resource ``bare``) whose venv holds only ray[default].
+
+    One for the whole session (issue #13: each start costs 25-35 s plus teardown). Its
+    users are driver processes that leave nothing behind (their actors and objects die
+    with them), and node envs are keyed by content. Tests that count what worker starts
+    do start their own (tests/runtime_env/test_node_env.py).
+    """
+    cluster = start_cluster(bare_venv())
+    yield cluster
+    cluster.stop()

@@ -1,5 +1,7 @@
 """The public face of each package is its sorted __all__ (as httpx pins it)."""
 
+import pytest
+
 import hub
 
 
@@ -10,12 +12,8 @@ def test_all_is_sorted_and_every_name_resolves():
 
 
 def test_unknown_attribute_is_an_attribute_error():
-    try:
-        hub.no_such_thing
-    except AttributeError as exc:
-        assert "no_such_thing" in str(exc)
-    else:
-        raise AssertionError("expected AttributeError")
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        _ = hub.no_such_thing
 
 
 def test_every_error_class_is_exported_and_derives_from_hub_error():

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -73,19 +72,19 @@ def test_a_missing_operator_falls_back_to_the_configured_hub(published, monkeypa
     monkeypatch.setenv("HUB_FALLBACK", "0")
     hub.ops.refresh()
     with pytest.raises(OperatorNotFound, match="'render-row' is not installed"):
-        hub.ops.render_row
+        _ = hub.ops.render_row
 
 
 def test_no_fallback_without_a_configured_hub(monkeypatch) -> None:
     monkeypatch.delenv("HUB_URL", raising=False)
     with pytest.raises(OperatorNotFound) as info:
-        hub.ops.render_row
+        _ = hub.ops.render_row
     assert info.value.hub is None
 
 
 def test_an_operator_the_hub_lacks_is_not_found_naming_the_hub(published, hub_server) -> None:
     with pytest.raises(OperatorNotFound, match=f"nor found on the hub at {hub_server.url}"):
-        hub.ops.render_rows
+        _ = hub.ops.render_rows
 
 
 def test_a_version_the_hub_lacks_is_one_clear_error(published) -> None:

@@ -72,7 +72,7 @@ def test_ops_accessor_by_attribute_and_item_with_dashes_or_underscores():
 
 def test_unknown_operator_says_how_to_install_and_suggests_close_names():
     with pytest.raises(OperatorNotFound) as info:
-        hub.ops.add_onee
+        _ = hub.ops.add_onee
     message = str(info.value)
     assert "hub install add-one" in message and "'add-one'" in message
     assert isinstance(info.value, KeyError)

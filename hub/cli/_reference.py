@@ -32,11 +32,14 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
 
 def _help(command: click.Command, path: list[str]) -> str:
     parent = None
-    options = {"help_option_names": ["-h", "--help"], "terminal_width": 88}
     for name in path[:-1]:
-        parent = click.Context(click.Command(name), info_name=name, parent=parent, **options)
-    ctx = click.Context(command, info_name=path[-1], parent=parent, **options)
-    return command.get_help(ctx).rstrip()
+        parent = _context(click.Command(name), name, parent)
+    return command.get_help(_context(command, path[-1], parent)).rstrip()
+
+
+def _context(command: click.Command, name: str, parent: click.Context | None) -> click.Context:
+    return click.Context(command, info_name=name, parent=parent,
+                         help_option_names=["-h", "--help"], terminal_width=88)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """THE integration tests (issue #10): operators from a hub run on a node that has nothing
 but Ray, from a driver that has nothing but opshub.
 
-One real cluster for the module: a head from .venv (1 CPU) and a node from a venv
-holding only ``ray[default]`` (1 CPU, resource ``bare``). A real `hub serve` serves the
+The session's one real cluster (``bare_node_cluster``): a head from .venv (1 CPU) and a
+node from a venv holding only ``ray[default]`` (1 CPU, resource ``bare``). A real `hub serve` serves the
 first-party and test operators. Drivers are processes of a venv holding only opshub
 (support.driver_venv), started from an empty directory; they install nothing and
 import none of the operators' code.
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
-from support.cluster import BARE_VENV, Cluster, bare_venv, run_driver, start_cluster
+from support.cluster import BARE_VENV, Cluster, run_driver
 from support.driver_venv import driver_venv
 from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
@@ -36,12 +36,10 @@ PUBLISHED = [ROOT / "operators/image-decode", ROOT / "operators/image-embed",
 PICTURES = ("chelsea", "coffee", "astronaut", "rocket", "camera")
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    """Started once for this module; every process it started is stopped by pid."""
-    started = start_cluster(bare_venv())
-    yield started
-    started.stop()
+@pytest.fixture
+def cluster(bare_node_cluster: Cluster) -> Cluster:
+    """The session's two-node cluster (tests/conftest.py)."""
+    return bare_node_cluster
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import hashlib
 import os
 import subprocess
 import sys
-import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import tomllib
 from support.index import Index, build_wheel, serve_index
 
 from hub import ConfigError, ResolutionError

@@ -42,7 +42,7 @@ def run_project_tests(python: str, project: Path, env: dict[str, str]) -> str:
     """Run the scaffolded project's own tests with `python`; return pytest's output."""
     result = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        cwd=project, env=env, capture_output=True, check=False, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -97,7 +97,7 @@ def test_new_publish_install_run_on_ray(tmp_path: Path, hub_server) -> None:
     ray_temp = tempfile.mkdtemp(prefix="opshub-ray-")
     try:
         out = subprocess.run([python, "-c", RUN_ON_RAY, ray_temp], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, check=False, text=True, timeout=300)
     finally:
         shutil.rmtree(ray_temp, ignore_errors=True)
     assert out.returncode == 0, out.stderr[-3000:]

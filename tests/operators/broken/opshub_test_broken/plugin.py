@@ -1,5 +1,6 @@
-import hub
 import opshub_missing_dependency  # noqa: F401  (deliberately not installed)
+
+import hub
 
 
 @hub.hookimpl
