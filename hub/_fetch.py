@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -65,8 +65,8 @@ def _download(url: str, part: Path, session: requests.Session, progress: Progres
             response.raise_for_status()
             resumed = have and response.status_code == 206
             digest = _sha_of_handle(part) if resumed else hashlib.sha256()
-            with open(part, "ab" if resumed else "wb") as out:
-                _copy(response.iter_content(_CHUNK), out, digest, progress)
+            with open(part, "ab" if resumed else "wb", buffering=0) as out:
+                _copy(_arriving(response), out, digest, progress)
                 out.flush()
                 os.fsync(out.fileno())
     except requests.RequestException as exc:
@@ -74,6 +74,14 @@ def _download(url: str, part: Path, session: requests.Session, progress: Progres
                                  "that the source is reachable, then run `hub mirror` again "
                                  "(what was fetched is kept)", url) from None
     return digest.hexdigest()
+
+
+def _arriving(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives (``read1``: what the socket has, up to a chunk), written
+    unbuffered, so a download cut by a kill keeps every byte that reached this machine."""
+    raw = response.raw
+    while chunk := raw.read1(_CHUNK, decode_content=True):
+        yield chunk
 
 
 def _copy(chunks: Iterable[bytes], out: IO[bytes], digest: hashlib._Hash,

@@ -141,10 +141,10 @@ class Index:
 
 def _handler(index: Index) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
+        def do_HEAD(self) -> None:
             self.do_GET(body=False)
 
-        def do_GET(self, body: bool = True) -> None:  # noqa: N802
+        def do_GET(self, body: bool = True) -> None:
             path = unquote(self.path.split("?")[0])
             as_json = "json" in self.headers.get("Accept", "")
             if path.startswith("/simple/"):
