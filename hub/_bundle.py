@@ -178,23 +178,25 @@ class _Checked(io.RawIOBase):
 # --- reading and verifying -------------------------------------------------------------
 
 
-def read_bundle(path: Path, extract: Callable[[BundleFile], IO[bytes]] | None = None
-                ) -> Manifest:
+def read_bundle(path: Path, extract: Callable[[BundleFile], IO[bytes]] | None = None,
+                name: str | None = None) -> Manifest:
     """Verify the whole bundle and return its manifest; raise :class:`BundleError` (one
-    line) on the first difference. With ``extract`` each wheel's bytes are also written to
-    the stream it returns for that entry (the hub's temp files), in the same pass."""
-    _check_trailer(path)
+    line, naming it ``name`` or by its filename) on the first difference. With
+    ``extract`` each wheel's bytes are also written to the stream it returns for that
+    entry (the hub's temp files), in the same pass."""
+    shown = name or f"bundle {path.name}"
+    _check_trailer(path, shown)
     with tarfile.open(path, mode="r:") as tar:
         members = tar.getmembers()
-        manifest = _manifest(path, tar, members)
-        _check_members(path, members, manifest)
+        manifest = _manifest(shown, tar, members)
+        _check_members(shown, members, manifest)
         entries = {f["path"]: f for f in manifest["files"]}
         for member in members[1:-1]:
-            _verify(path, tar, member, entries[member.name], extract)
+            _verify(shown, tar, member, entries[member.name], extract)
     return manifest
 
 
-def _check_trailer(path: Path) -> None:
+def _check_trailer(path: Path, shown: str) -> None:
     """The last member holds the sha256 of every byte before its header, and only zero
     padding follows it: no byte of the archive can change unseen."""
     try:
@@ -202,18 +204,19 @@ def _check_trailer(path: Path) -> None:
             members = tar.getmembers()
             last = members[-1] if members else None
             if last is None or last.name != TRAILER or not last.isfile() or last.size > 200:
-                raise _refused(path, f"its last member is not {TRAILER} (the archive's own "
-                                     "sum): it was cut short or is not an opshub bundle")
+                raise _refused(shown, f"its last member is not {TRAILER} (the archive's own "
+                                      "sum): it was cut short, a tar header is damaged, or it "
+                                      "is not an opshub bundle")
             extracted = tar.extractfile(last)
             stated = extracted.read().decode("ascii", "replace").strip() if extracted else ""
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise _refused(path, f"it is not a readable tar archive ({exc})") from None
+        raise _refused(shown, f"it is not a readable tar archive ({exc})") from None
     actual, tail_clean = _sum_before(path, last.offset, last.offset_data + last.size)
     if stated != actual:
-        raise _refused(path, f"its bytes have sha256 {actual}, but it was written with "
-                             f"{stated[:64]!r}: the archive changed after `hub bundle`")
+        raise _refused(shown, f"its bytes have sha256 {actual}, but it was written with "
+                              f"{stated[:64]!r}: the archive changed after `hub bundle`")
     if not tail_clean:
-        raise _refused(path, "bytes after its last member changed (tar padding is all zero)")
+        raise _refused(shown, "bytes after its last member changed (tar padding is all zero)")
 
 
 def archive_sha256(path: Path) -> str:
@@ -237,7 +240,7 @@ def _sum_before(path: Path, offset: int, end: int) -> tuple[str, bool]:
     return sha.hexdigest(), not tail.strip(b"\0")
 
 
-def _manifest(path: Path, tar: tarfile.TarFile, members: list[tarfile.TarInfo]) -> Manifest:
+def _manifest(path: str, tar: tarfile.TarFile, members: list[tarfile.TarInfo]) -> Manifest:
     first = members[0]
     if first.name != MANIFEST or not first.isfile() or first.size > MAX_MANIFEST_BYTES:
         raise _refused(path, f"its first member is not {MANIFEST}")
@@ -311,7 +314,7 @@ def _check_coverage(files: list[BundleFile], locks: list[BundleLock]) -> None:
                                   "the bundle")
 
 
-def _check_members(path: Path, members: list[tarfile.TarInfo], manifest: Manifest) -> None:
+def _check_members(path: str, members: list[tarfile.TarInfo], manifest: Manifest) -> None:
     listed = {f["path"]: f for f in manifest["files"]}
     inner = members[1:-1]
     names = [m.name for m in inner]
@@ -324,7 +327,7 @@ def _check_members(path: Path, members: list[tarfile.TarInfo], manifest: Manifes
         raise _refused(path, f"{MANIFEST} lists {missing[0]}, which the archive lacks")
 
 
-def _verify(path: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, entry: BundleFile,
+def _verify(path: str, tar: tarfile.TarFile, member: tarfile.TarInfo, entry: BundleFile,
             extract: Callable[[BundleFile], IO[bytes]] | None) -> None:
     if member.size != entry["size"]:
         raise _refused(path, f"{member.name} is {member.size} bytes, the manifest says "
@@ -346,6 +349,6 @@ def _chunks(source: IO[bytes] | None) -> Iterator[bytes]:
         yield chunk
 
 
-def _refused(path: Path, why: str) -> BundleError:
-    return BundleError(f"bundle {path.name} is refused whole: {why}; nothing was imported — "
-                       "make it again with `hub bundle` on the connected machine")
+def _refused(shown: str, why: str) -> BundleError:
+    return BundleError(f"{shown} is refused whole: {why}; nothing was imported — make it "
+                       "again with `hub bundle` on the connected machine")

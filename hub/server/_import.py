@@ -63,7 +63,7 @@ def import_file(store: Storage, bundle: Path) -> ImportReport:
     """Verify the bundle at ``bundle`` whole, then commit all of it or nothing."""
     extraction = _Extraction(store)
     try:
-        read_bundle(bundle, extraction.open)
+        read_bundle(bundle, extraction.open, name="the uploaded bundle")
         return _commit(store, [_checked(entry, temp) for entry, temp in extraction.found])
     finally:
         extraction.remove()
