@@ -122,7 +122,11 @@ def _add_file(tar: tarfile.TarFile, member: Member, progress: Callable[[int], No
     info.size, info.mode, info.mtime = entry["size"], 0o644, 0
     with member.open() as source:
         reader = _Checked(source, entry, progress)
-        tar.addfile(info, reader)
+        try:
+            tar.addfile(info, reader)
+        except OSError as exc:  # tarfile's "unexpected end of data", or the hub's stream
+            raise BundleError(f"{entry['path']} could not be read whole ({exc}); the bundle "
+                              "was not written — try again") from None
         reader.finish()
 
 

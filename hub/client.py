@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
 import ipaddress
 import sys
 from collections.abc import Mapping
@@ -139,7 +140,7 @@ class HubClient:
         if not url.startswith(self.url + "/"):
             raise HubResponseError(f"{url} is not a file of the hub at {self.url}", self.url, 0)
         response = self._request("GET", url[len(self.url):], stream=True)
-        return cast("IO[bytes]", response.raw)  # urllib3's response reads like a file
+        return cast("IO[bytes]", _Stream(response, url))
 
     def health(self) -> dict[str, Any]:
         """The server's status, version and number of projects."""
@@ -334,6 +335,29 @@ class HubClient:
             raise HubResponseError(_error_message(response, method, url), self.url,
                                    response.status_code)
         return response
+
+
+class _Stream(io.RawIOBase):
+    """A streamed response read like a file; transport errors become HubConnectionError."""
+
+    def __init__(self, response: requests.Response, url: str) -> None:
+        self.response, self.url = response, url
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.response.raw.read(len(buffer))
+        except Exception as exc:  # noqa: BLE001 - urllib3's errors, translated at the boundary
+            raise HubConnectionError(f"reading {self.url} failed: {type(exc).__name__}: "
+                                     f"{exc}", self.url) from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.response.close()
+        super().close()
 
 
 def local_hub(settings: Settings) -> _local_hub.LocalHub | None:
