@@ -90,15 +90,14 @@ def _resealed(path: Path, edit: object) -> Path:
         members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()[:-1]]  # type: ignore[union-attr]
     members = edit(members)  # type: ignore[operator]
     out = path.with_name("resealed.tar")
-    with open(out, "wb") as raw:
-        with tarfile.open(fileobj=raw, mode="w") as tar:
-            for info, data in members:
-                tar.addfile(info, io.BytesIO(data))
-            raw.flush()
-            digest = hashlib.sha256(out.read_bytes()).hexdigest()
-            trailer = tarfile.TarInfo("SHA256")
-            trailer.size = 65
-            tar.addfile(trailer, io.BytesIO(f"{digest}\n".encode()))
+    with open(out, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data))
+        raw.flush()
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        trailer = tarfile.TarInfo("SHA256")
+        trailer.size = 65
+        tar.addfile(trailer, io.BytesIO(f"{digest}\n".encode()))
     return out
 
 

@@ -102,8 +102,9 @@ def test_targets_are_every_combination_of_the_options_given() -> None:
 
 def test_wheels_rank_as_installers_rank_them_for_the_target() -> None:
     ranks = {name: tag_rank(name, TARGET) for name in (
-        "x-1-cp311-cp311-manylinux_2_28_x86_64.whl", "x-1-cp311-cp311-manylinux_2_17_x86_64"
-        ".manylinux2014_x86_64.whl", "x-1-cp311-cp311-linux_x86_64.whl",
+        "x-1-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "x-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "x-1-cp311-cp311-linux_x86_64.whl",
         "x-1-cp38-abi3-manylinux2014_x86_64.whl", "x-1-py3-none-any.whl",
         "x-1-cp311-cp311-musllinux_1_1_x86_64.whl", "x-1-cp311-cp311-manylinux_2_34_x86_64.whl",
         "x-1-cp312-cp312-manylinux_2_28_x86_64.whl")}
