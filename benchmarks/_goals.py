@@ -10,3 +10,5 @@ HUB_LIST = "hub list < 0.5 s"
 PAGES = "every web page < 50 ms with 200 projects"
 REMOTE_FIRST_USE = "image-embed env first use within 1.5x of uv pip install of the lock"
 REMOTE_SECOND_USE = "a second driver using the same env adds at most 1 s"
+AIRGAP_FIRST_USE = ("image-embed env first use from the hub's mirror within 1.2x of from "
+                    "PyPI/find-links")
