@@ -13,3 +13,5 @@ REMOTE_SECOND_USE = "a second driver using the same env adds at most 1 s"
 DATA_PLANE_VS_RAY_DATA = "decode -> embed on Ray >= 3x Ray Data's items/s"
 DATA_PLANE_VS_BEFORE = "decode -> embed on Ray >= opshub before issue 12"
 DATA_PLANE_RSS = "decode -> embed: driver peak RSS < 600 MB, not growing with items"
+AIRGAP_FIRST_USE = ("image-embed env first use from the hub's mirror within 1.2x of from "
+                    "PyPI/find-links")

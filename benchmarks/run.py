@@ -44,6 +44,8 @@ SECTIONS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
     "remote-env": ("bench_remote_env", "Remote env on a bare Ray node",
                    (goals.REMOTE_FIRST_USE, goals.REMOTE_SECOND_USE), True),
     "pages": ("bench_pages", "Web pages", (goals.PAGES,), False),
+    "airgap": ("bench_airgap", "Air gap: first use from the hub's mirror",
+               (goals.AIRGAP_FIRST_USE,), True),
 }
 SECTION_TIMEOUT = 900
 

@@ -12,6 +12,7 @@ from importlib_metadata import PackageNotFoundError, version
 
 from ._config import Settings, load_settings
 from ._exceptions import (
+    BundleError,
     CommandFailed,
     ConfigError,
     CorruptDatabase,
@@ -21,6 +22,8 @@ from ._exceptions import (
     InvalidDistribution,
     InvalidOperator,
     ItemError,
+    MirrorError,
+    NotMirrored,
     OperatorBroken,
     OperatorConflict,
     OperatorLoadError,
@@ -53,12 +56,13 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py pins it
+    "BundleError",
     "CommandFailed",
     "ConfigError",
     "CorruptDatabase",
     "DataCollection",
+    "ENTRY_POINT_GROUP",
     "HubConnectionError",
     "HubError",
     "HubOrigin",
@@ -66,6 +70,8 @@ __all__ = [
     "InvalidDistribution",
     "InvalidOperator",
     "ItemError",
+    "MirrorError",
+    "NotMirrored",
     "Operator",
     "OperatorAccessor",
     "OperatorBroken",

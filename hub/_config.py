@@ -18,6 +18,8 @@ HUB_FIND_LINKS     find-links                  wheel folders or pages (added to 
 HUB_LOCK_EXCLUDE_NEWER  lock-exclude-newer     lock cooldown: ignore releases newer than this
                                                ("7 days", "2024-06-01")
 HUB_LOCK_EXCLUDE_NEWER_EXCEPTIONS  lock-exclude-newer-exceptions  packages the cooldown spares
+HUB_OFFLINE        offline                     the hub is the only index (air-gapped; its
+                                               mirror for third-party wheels, issue #14)
 =================  ==========================  ==========================================
 
 List values are TOML arrays in the file and whitespace- or comma-separated in variables.
@@ -65,6 +67,7 @@ class Settings:
     find_links: tuple[str, ...] = ()
     lock_exclude_newer: str | None = None
     lock_exclude_newer_exceptions: tuple[str, ...] = ()
+    offline: bool = False  # issue #14: locks, envs and installs use the hub alone
 
     @property
     def index_url(self) -> str:
@@ -75,6 +78,16 @@ class Settings:
     def worker_index_url(self) -> str:
         """The simple index as Ray workers reach it (defaults to the driver's)."""
         return (self.worker_url or self.url).rstrip("/") + "/simple/"
+
+    @property
+    def mirror_index_url(self) -> str:
+        """The index of the hub's mirror of third-party wheels (issue #14)."""
+        return self.url.rstrip("/") + "/mirror/simple/"
+
+    @property
+    def worker_mirror_index_url(self) -> str:
+        """The mirror's index as Ray workers reach it."""
+        return (self.worker_url or self.url).rstrip("/") + "/mirror/simple/"
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -104,6 +117,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
 
 _LISTS = ("extra-index-urls", "find-links", "lock-exclude-newer-exceptions")
 _TEXTS = ("index-url", "lock-exclude-newer")
+_FLAGS = ("fallback", "offline")
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -111,7 +125,7 @@ def _remote_env_values(env: Mapping[str, str], file_values: Mapping[str, Any]) -
     """The settings of package sources, the cooldown and the hub fallback (dashed keys)."""
     found = {k.replace("_", "-"): v for k, v in file_values.items()}
     values: dict[str, Any] = {"hub_configured": bool(env.get("HUB_URL") or found.get("url"))}
-    for key in (*_TEXTS, *_LISTS, "fallback"):
+    for key in (*_TEXTS, *_LISTS, *_FLAGS):
         raw = env.get("HUB_" + key.upper().replace("-", "_"))
         value: Any = raw if raw is not None else found.get(key)
         if value is None or value == "":
@@ -122,7 +136,7 @@ def _remote_env_values(env: Mapping[str, str], file_values: Mapping[str, Any]) -
 
 
 def _typed(key: str, value: Any) -> Any:
-    if key == "fallback":
+    if key in _FLAGS:
         return str(value).strip().lower() not in _FALSE if not isinstance(value, bool) else value
     if key in _LISTS:
         items = value.replace(",", " ").split() if isinstance(value, str) else value

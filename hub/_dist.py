@@ -62,6 +62,11 @@ MAX_WHEEL_FILE_BYTES = 16 * 1024  # the WHEEL file: a few short lines
 MAX_PLUGIN_SOURCE_BYTES = 256 * 1024  # a plugin module only registers operators
 MAX_PLUGIN_DEPTH = 100  # syntax-tree levels; CPython itself stops at 200 nested brackets
 MAX_SUMMARY_LENGTH = 512  # characters, as PyPI
+# A mirrored wheel's METADATA is upstream's, READMEs included: 4x the operators' cap (PyPI
+# itself has no cap; this venv's largest is 144 KB) still keeps a hostile one out of the
+# database, which stores it for PEP 658.
+MAX_MIRROR_METADATA_BYTES = 4 * MAX_METADATA_BYTES
+_MIRROR_FIX = "mirror another release, or a wheel with a shorter README"
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z",
                            re.IGNORECASE | re.ASCII)  # no Kelvin sign (U+212A) for K
 _OPERATOR_KEYS = ("kind", "batch", "description", "num_cpus", "num_gpus", "memory",
@@ -154,6 +159,53 @@ def inspect_wheel(path: Path, *, filename: str | None = None) -> WheelInfo:
         name=name, version=version, filename=filename, sha256=digest, size=size,
         metadata=files["METADATA"], operators=operators, entry_points=entry_points, **meta,
     )
+
+
+def inspect_mirrored(path: Path, *, filename: str | None = None) -> WheelInfo:
+    """Validate a third-party wheel for the hub's mirror (issue #14) and read its METADATA.
+
+    Upstream names the file, so its spelling is kept (``PyYAML-6.0.1-...``, ``torch-2.13.0
+    +cpu-...``); what is checked is what the mirror serves: a safe wheel filename, a real
+    zip with sane member names, one ``.dist-info`` whose METADATA (capped, as for operators,
+    but at ``MAX_MIRROR_METADATA_BYTES``) names the filename's project and version. No
+    operator rule applies, and its README is not kept (the mirror serves files, not pages).
+    """
+    path = Path(path)
+    filename = filename or path.name
+    name, version = check_mirror_filename(filename)
+    if not path.is_file():
+        _fail(filename, f"no such file {path}")
+    _check_archive_kind(filename, path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_members(filename, archive)
+            raw = _dist_info_files(filename, archive, name, version,
+                                   {"METADATA": (MAX_MIRROR_METADATA_BYTES, _MIRROR_FIX)})
+    except InvalidDistribution:
+        raise
+    except _CORRUPT as exc:
+        _fail(filename, f"the archive is corrupt ({type(exc).__name__}: {exc}); fetch it again")
+    meta = _parse_metadata(filename, raw["METADATA"], name, version, mirrored=True)
+    digest, size = file_sha256(path)
+    return WheelInfo(name=name, version=version, filename=filename, sha256=digest, size=size,
+                     metadata=raw["METADATA"], **meta)
+
+
+def check_mirror_filename(filename: str) -> tuple[str, str]:
+    """A mirrored wheel's filename: safe and a valid wheel name (any spelling upstream
+    used); returns its normalized project name and canonical version."""
+    if not filename or len(filename) > MAX_FILENAME_LENGTH or not filename.isascii():
+        _fail(filename, f"a mirrored filename must be ASCII, 1 to {MAX_FILENAME_LENGTH} "
+                        "characters")
+    if any(c in filename for c in "/\\") or any(ord(c) < 33 or ord(c) == 127 for c in filename):
+        _fail(filename, "the filename must not contain '/', '\\', spaces or control characters")
+    if not filename.endswith(".whl") or filename.startswith("."):
+        _fail(filename, "the mirror holds wheels only (.whl); lock with wheels only")
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion) as exc:
+        _fail(filename, f"not a valid wheel filename ({exc})")
+    return check_project_name(name), str(version)
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
@@ -251,7 +303,8 @@ def _check_ratio(filename: str, path: Path, archive: zipfile.ZipFile) -> None:
 
 
 def _dist_info_files(
-    filename: str, archive: zipfile.ZipFile, name: str, version: str
+    filename: str, archive: zipfile.ZipFile, name: str, version: str,
+    caps: dict[str, tuple[int, str]] = _READ_CAPS,
 ) -> dict[str, bytes]:
     """The files of the wheel's one ``.dist-info`` directory, by base name."""
     dirs = {m.split("/")[0] for m in archive.namelist() if m.split("/")[0].endswith(".dist-info")}
@@ -266,7 +319,7 @@ def _dist_info_files(
             _fail(filename, f"{prefix}{required} is missing; a wheel needs METADATA, WHEEL "
                             "and RECORD — rebuild it with `python -m build`")
     return {base: _read_capped(filename, archive, files[base], cap, fix)
-            for base, (cap, fix) in _READ_CAPS.items() if base in files}
+            for base, (cap, fix) in caps.items() if base in files}
 
 
 def _read_capped(
@@ -299,7 +352,8 @@ def _same_version(a: str, b: str) -> bool:
 # --- metadata -----------------------------------------------------------------------
 
 
-def _parse_metadata(filename: str, raw: bytes, name: str, version: str) -> dict[str, Any]:
+def _parse_metadata(filename: str, raw: bytes, name: str, version: str,
+                    mirrored: bool = False) -> dict[str, Any]:
     try:  # core metadata is UTF-8; BytesParser would garble non-ASCII text into U+FFFD
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -315,6 +369,9 @@ def _parse_metadata(filename: str, raw: bytes, name: str, version: str) -> dict[
         _fail(filename, f"the filename has version {version!r} but METADATA says "
                         f"{meta_version!r}")
     summary = (msg.get("Summary") or "").strip()
+    if mirrored:  # upstream's metadata, served as it is: only what the index needs
+        return {"summary": summary[:MAX_SUMMARY_LENGTH],
+                "requires_python": _requires_python(filename, msg.get("Requires-Python"))}
     if len(summary) > MAX_SUMMARY_LENGTH:
         _fail(filename, f"the Summary is {len(summary)} characters; PyPI and the hub accept at "
                         f"most {MAX_SUMMARY_LENGTH} — shorten it (the README holds the details)")

@@ -16,6 +16,9 @@
     │   └── CorruptDatabase   (its SQLite index is damaged; `hub admin recover` rebuilds it)
     ├── CommandFailed
     ├── ResolutionError       (dependency resolution failed)
+    │   └── NotMirrored       (offline: the hub's mirror lacks a wheel a lock needs)
+    ├── MirrorError           (a locked wheel cannot be mirrored: not found, other bytes)
+    ├── BundleError           (a bundle is refused whole: `hub bundle` / `hub import`)
     ├── PinConflict           (two operators in one env pin a package differently)
     ├── PipelineError         (a pipeline stage cannot run)
     │   └── ItemError         (one item failed with on_error="raise")
@@ -208,6 +211,33 @@ class ResolutionError(HubError):
         self.returncode = returncode
         self.stderr = stderr
         super().__init__(message)
+
+
+class NotMirrored(ResolutionError):
+    """Raised in offline mode when the hub's mirror lacks a wheel the operators need: the
+    hub is the only index, so the fix is to mirror them on a connected machine."""
+
+    def __init__(self, package: str | None, target: str, operators: Sequence[str],
+                 hub_url: str, fix_flags: str, detail: str = "") -> None:
+        self.package = package
+        self.target = target
+        self.operators = list(operators)
+        names = " ".join(self.operators) or "NAME"
+        what = f"{package} is not mirrored" if package else "a wheel they need is not mirrored"
+        because = f" ({detail})" if detail and not package else ""
+        super().__init__(
+            f"offline: {what} on the hub at {hub_url} for {target}{because}, which is the only "
+            f"index (HUB_OFFLINE) — on a connected machine run `hub mirror {names} "
+            f"{fix_flags}` (then `hub bundle`/`hub import` if that hub is not this one)")
+
+
+class MirrorError(HubError):
+    """Raised when `hub mirror` cannot copy a locked wheel: no source offers it, or the
+    bytes a source serves are not the ones the lock pinned."""
+
+
+class BundleError(HubError):
+    """Raised when a bundle cannot be made, or is refused whole by `hub import`."""
 
 
 class PinConflict(HubError):

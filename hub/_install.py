@@ -25,9 +25,17 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ._environment import Row, interpreter, operator_entry_points, operators_in
-from ._exceptions import HubError, HubResponseError, PinConflict, ProjectNotFound
+from ._exceptions import (
+    CommandFailed,
+    HubError,
+    HubResponseError,
+    NotMirrored,
+    PinConflict,
+    ProjectNotFound,
+)
 from ._pip_install import pip_install
 from ._tools import find_uv, run
+from .offline import missing_package
 
 if TYPE_CHECKING:
     from .client import HubClient
@@ -71,27 +79,36 @@ def _rows(rows: Sequence[Row]) -> list[dict[str, str]]:
 
 def install(
     requirements: Sequence[str], client: HubClient, *, python: str | None = None,
-    installer: str | None = None, allow_changes: bool = False,
+    installer: str | None = None, allow_changes: bool = False, offline: bool = False,
 ) -> Change:
     """Install hub projects (``NAME`` or ``NAME==VERSION``, or operator names) into ``python``.
 
     Unless ``allow_changes``, an install that would replace an installed package
     other than the requested ones (an upgrade or downgrade of, say, torch) is
-    refused before anything changes (uv only: pip has no such plan).
+    refused before anything changes (uv only: pip has no such plan). ``offline``
+    (HUB_OFFLINE): the hub is the only index, third-party packages from its mirror.
     """
     wanted = [resolve_requirement(r, client) for r in requirements]
     check_pins(wanted)
     python = interpreter(python)
     reqs = [w.text for w in wanted]
     installer = installer or default_installer()
+    third_party = client.mirror_index_url if offline else None
     before = operators_in(python)
-    if installer == "pip":
-        pip_install(reqs, client, python, _extra_index())
-    else:
-        command = install_command(reqs, client.index_url, python, installer)
-        if not allow_changes:
-            check_plan(command, reqs)
-        run("installing " + ", ".join(reqs), command, echo=True)
+    try:
+        if installer == "pip":
+            pip_install(reqs, client, python, third_party or _extra_index())
+        else:
+            command = install_command(reqs, client.index_url, python, installer, third_party)
+            if not allow_changes:
+                check_plan(command, reqs)
+            run("installing " + ", ".join(reqs), command, echo=True)
+    except CommandFailed as exc:
+        package = missing_package(exc.stderr) if offline else None
+        if package is None:
+            raise
+        raise NotMirrored(package, f"the environment of {python}", [w.project["name"] for w in
+                          wanted], client.url, interpreter_flags(python)) from None
     after = operators_in(python)
     return Change(tuple(reqs), added=tuple(sorted(after - before)),
                   removed=tuple(sorted(before - after)))
@@ -205,15 +222,28 @@ def default_installer() -> str:
     return "uv" if find_uv() else "pip"
 
 
-def install_command(reqs: Sequence[str], index_url: str, python: str, installer: str) -> list[str]:
-    """The uv or pip command that installs ``reqs`` from the hub, deps from the default index."""
+def install_command(reqs: Sequence[str], index_url: str, python: str, installer: str,
+                    third_party: str | None = None) -> list[str]:
+    """The uv or pip command that installs ``reqs`` from the hub, deps from ``third_party``
+    (offline: the hub's mirror) or else the default index."""
     if installer == "uv":
-        return [_uv(), "pip", "install", "--python", python, "--index", index_url,
+        default = ["--default-index", third_party] if third_party else []
+        return [_uv(), "pip", "install", "--python", python, "--index", index_url, *default,
                 "--index-strategy", "first-index", *reqs]
     # pip has no index priority (pip#8606): the hub is the main index, the default one extra;
     # `hub install` itself runs pip through _pip_install, which checks where names come from.
     return [python, "-m", "pip", "install", "--index-url", index_url,
-            "--extra-index-url", _extra_index(), *reqs]
+            "--extra-index-url", third_party or _extra_index(), *reqs]
+
+
+def interpreter_flags(python: str) -> str:
+    """The `hub mirror` options naming ``python``'s kind (Python, platform/machine)."""
+    code = ("import platform,sys;print(f'--python {platform.python_version()} --platform "
+            "{sys.platform}/{platform.machine()}')")
+    try:
+        return run("asking the interpreter", [python, "-c", code]).stdout.strip()
+    except CommandFailed:
+        return ""
 
 
 def _extra_index() -> str:

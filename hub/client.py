@@ -16,15 +16,17 @@ proved it is that hub.
 
 from __future__ import annotations
 
+import base64
 import hmac
+import io
 import ipaddress
 import sys
 from collections.abc import Mapping
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -57,6 +59,12 @@ _MULTI = {
 }
 
 
+class Readable(Protocol):
+    """A body requests streams (a file, or one wrapped to count progress)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
 class HubClient:
     """A client of one hub server.
 
@@ -86,6 +94,53 @@ class HubClient:
     def index_url(self) -> str:
         """The hub's PEP 503 simple index."""
         return self.url + "/simple/"
+
+    @property
+    def mirror_index_url(self) -> str:
+        """The index of the hub's mirror of third-party wheels (issue #14)."""
+        return self.url + "/mirror/simple/"
+
+    def mirrored(self, project: str) -> list[dict[str, Any]]:
+        """The mirror's files of a project (PEP 691 entries, ``url`` made absolute); []
+        when it mirrors none."""
+        path = f"/mirror/simple/{quote(normalize_name(project))}/"
+        try:
+            data = self._json("GET", path, headers={"Accept": _SIMPLE_JSON})
+        except HubResponseError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        files = self._expect(data, {"files": list}, path)["files"]
+        checked = [self._expect(f, {"filename": str, "url": str, "hashes": dict}, path)
+                   for f in files]
+        return [{**f, "url": urljoin(self.url + path, f["url"])} for f in checked]
+
+    def mirror_upload(self, source: Readable, filename: str, project: str, sha256: str,
+                      upload_time: str | None = None) -> bool:
+        """PUT a third-party wheel into the mirror, its sha256 checked by the hub as it
+        streams in; True when stored, False when the hub had those bytes already."""
+        digest = base64.b64encode(bytes.fromhex(sha256)).decode()
+        headers = {"Content-Digest": f"sha-256=:{digest}:",
+                   "Content-Type": "application/octet-stream"}
+        if upload_time:
+            headers["X-Upload-Time"] = upload_time
+        path = f"/mirror/files/{quote(normalize_name(project))}/{quote(filename)}"
+        response = self._request("PUT", path, data=source, headers=headers, auth=self._auth())
+        return response.status_code == 201
+
+    def import_bundle(self, source: Readable) -> dict[str, Any]:
+        """POST a bundle (`hub bundle`); the hub verifies it whole and imports all or none."""
+        answer = self._json("POST", "/api/import", data=source, auth=self._auth(),
+                            headers={"Content-Type": "application/x-tar"})
+        return self._expect(answer, {"operators": int, "mirrored": int, "already": int,
+                                     "bytes": int}, "/api/import")
+
+    def open_file(self, url: str) -> IO[bytes]:
+        """A hub file (an absolute URL on this hub) as a stream, for `hub bundle`."""
+        if not url.startswith(self.url + "/"):
+            raise HubResponseError(f"{url} is not a file of the hub at {self.url}", self.url, 0)
+        response = self._request("GET", url[len(self.url):], stream=True)
+        return cast("IO[bytes]", _Stream(response, url))
 
     def health(self) -> dict[str, Any]:
         """The server's status, version and number of projects."""
@@ -280,6 +335,29 @@ class HubClient:
             raise HubResponseError(_error_message(response, method, url), self.url,
                                    response.status_code)
         return response
+
+
+class _Stream(io.RawIOBase):
+    """A streamed response read like a file; transport errors become HubConnectionError."""
+
+    def __init__(self, response: requests.Response, url: str) -> None:
+        self.response, self.url = response, url
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.response.raw.read(len(buffer))
+        except Exception as exc:  # noqa: BLE001 - urllib3's errors, translated at the boundary
+            raise HubConnectionError(f"reading {self.url} failed: {type(exc).__name__}: "
+                                     f"{exc}", self.url) from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.response.close()
+        super().close()
 
 
 def local_hub(settings: Settings) -> _local_hub.LocalHub | None:

@@ -2,20 +2,25 @@
 
 Read from each index's project page (PEP 691 JSON, else PEP 503 HTML) and each
 find-links folder or page; only wheels whose tags the target can install count.
-Used to find, say, the CPU builds of torch (``2.13.0+cpu``) among a source's files.
+Used to find, say, the CPU builds of torch (``2.13.0+cpu``) among a source's files,
+and by `hub mirror` to find each locked wheel's file (:func:`source_files`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from ._sources import Sources
 from ._target import Target
@@ -39,84 +44,114 @@ def http_get(url: str) -> str:
     return response.text
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A wheel a source offers: where it is, and what the source says of it."""
+
+    filename: str
+    url: str  # an http(s) or file URL, or a path in a find-links folder
+    sha256: str | None = None  # from the index; None: a folder, or a page without hashes
+    size: int | None = None
+    upload_time: str | None = None  # PEP 700, when the index gives it
+
+    def fits(self, target: Target) -> bool:
+        """Whether an installer on ``target`` takes this wheel."""
+        return tag_rank(self.filename, target) is not None
+
+
+def tag_rank(filename: str, target: Target) -> int | None:
+    """How good a wheel is for ``target`` (0 best, as installers rank tags); None when the
+    target cannot install it."""
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    ranks = {tag: i for i, tag in enumerate(target.wheel_tags())}
+    found = [ranks[t] for t in tags if t in ranks]
+    return min(found) if found else None
+
+
 def list_builds(package: str, sources: Sources, target: Target, fetch: Fetch = http_get
                 ) -> list[Version]:
     """Every version of ``package`` with a wheel ``target`` can install, newest first."""
-    name = canonicalize_name(package)
-    found: set[Version] = set()
-    for filename in _filenames(name, sources, fetch):
-        try:
-            wheel_name, version, _, tags = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
-            continue
-        if wheel_name == name and any(fits(tag.interpreter, tag.abi, tag.platform, target)
-                                      for tag in tags):
-            found.add(version)
-    return sorted(found, reverse=True)
+    return sorted({_version(f.filename) for f in source_files(package, sources, fetch)
+                   if f.fits(target)}, reverse=True)
 
 
 def fits(interpreter: str, abi: str, platform: str, target: Target) -> bool:
     """Whether a wheel tag installs on ``target`` (CPython of its minor version)."""
-    major, minor = target.minor.split(".")
-    cp = f"cp{major}{minor}"
-    if interpreter not in (cp, f"py{major}", f"py{major}{minor}"):
-        return False
-    if abi not in (cp, "abi3", "none"):
-        return False
-    return platform == "any" or _platform_fits(platform, target)
+    return Tag(interpreter, abi, platform) in set(target.wheel_tags())
 
 
-def _platform_fits(platform: str, target: Target) -> bool:
-    if target.platform != "linux":
-        prefix = {"darwin": "macosx", "win32": "win"}.get(target.platform, target.platform)
-        return platform.startswith(prefix) and _arch(platform, target)
-    glibc = re.match(r"manylinux_(\d+)_(\d+)_", platform)
-    if glibc and (int(glibc.group(1)), int(glibc.group(2))) > (2, 28):
-        return False  # uv locks for manylinux_2_28 (see Target.uv_platform)
-    return platform.startswith(("manylinux", "linux_")) and _arch(platform, target)
-
-
-def _arch(platform: str, target: Target) -> bool:
-    machine = {"AMD64": "amd64", "arm64": "arm64"}.get(target.machine, target.machine)
-    return platform.endswith(machine) or (machine == "arm64" and platform.endswith("universal2"))
-
-
-def _filenames(name: str, sources: Sources, fetch: Fetch) -> Iterator[str]:
+def source_files(package: str, sources: Sources, fetch: Fetch = http_get) -> list[SourceFile]:
+    """The wheels of ``package`` every index and find-links source of ``sources`` offers
+    (a source that cannot answer offers nothing)."""
+    name = canonicalize_name(package)
     pages = [urljoin(index.rstrip("/") + "/", f"{name}/")
              for index in (*sources.extra_index_urls, sources.index_url)]
+    found: list[SourceFile] = []
     for link in sources.find_links:
-        if "://" not in link:
-            folder = Path(link).expanduser()
-            yield from (p.name for p in folder.iterdir()) if folder.is_dir() else ()
-        else:
+        if "://" in link:
             pages.append(link)
+        else:
+            found += _folder_files(Path(link).expanduser())
     for page in pages:
         try:
-            yield from _page_filenames(fetch(page))
+            found += _page_files(page, fetch(page))
         except Exception as exc:  # noqa: BLE001 - a source that cannot answer offers nothing
             _LOG.info("could not list %s: %s", page, exc)
+    return [f for f in found if _wheel_of(f.filename) == name]
 
 
-def _page_filenames(text: str) -> Iterator[str]:
+def _version(filename: str) -> Version:
+    return parse_wheel_filename(filename)[1]
+
+
+def _wheel_of(filename: str) -> str | None:
+    try:
+        return str(parse_wheel_filename(filename)[0])
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+
+
+def _folder_files(folder: Path) -> list[SourceFile]:
+    if not folder.is_dir():
+        return []
+    return [SourceFile(p.name, str(p), size=p.stat().st_size) for p in sorted(folder.iterdir())
+            if p.is_file()]
+
+
+def _page_files(page: str, text: str) -> list[SourceFile]:
     if text.lstrip().startswith("{"):
-        import json
-
-        for item in json.loads(text).get("files", []):
-            yield str(item.get("filename", ""))
-        return
+        return [_json_file(page, item) for item in json.loads(text).get("files", [])
+                if isinstance(item, dict) and item.get("filename") and item.get("url")]
     parser = _Links()
     parser.feed(text)
-    yield from parser.filenames
+    return [SourceFile(name, urljoin(page, href), digest) for name, href, digest in
+            parser.links]
+
+
+def _json_file(page: str, item: dict[str, Any]) -> SourceFile:
+    hashes = item.get("hashes")
+    digest = hashes.get("sha256") if isinstance(hashes, dict) else None
+    size, uploaded = item.get("size"), item.get("upload-time")
+    return SourceFile(str(item["filename"]), urljoin(page, str(item["url"])),
+                      str(digest).lower() if digest else None,
+                      size if isinstance(size, int) else None,
+                      uploaded if isinstance(uploaded, str) else None)
 
 
 class _Links(HTMLParser):
-    """The file names of a PEP 503 page's (or a find-links page's) anchors."""
+    """The anchors of a PEP 503 page (or a find-links page): filename, URL, sha256."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.filenames: list[str] = []
+        self.links: list[tuple[str, str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         href = dict(attrs).get("href") if tag == "a" else None
         if href:
-            self.filenames.append(unquote(urlsplit(href).path.rsplit("/", 1)[-1]))
+            parts = urlsplit(href)
+            digest = re.match(r"sha256=([0-9a-fA-F]{64})$", parts.fragment)
+            self.links.append((unquote(parts.path.rsplit("/", 1)[-1]),
+                               href.split("#", 1)[0], digest[1].lower() if digest else None))

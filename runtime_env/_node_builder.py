@@ -216,7 +216,7 @@ def _build_env(spec: dict[str, Any], env: Path) -> dict[str, float]:
         _run(steps, "uv pip install", [
             uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),
             "--require-hashes", "--no-deps", "--no-build", "--cache-dir", cache,
-            *spec["install_options"], "-r", str(requirements)])
+            *spec["install_options"], "-r", str(requirements)], env=_installer_env())
     _check_ray(python)
     return steps
 
@@ -333,9 +333,21 @@ def _uv_tool(root: Path, spec: dict[str, Any]) -> str:
             *_pip(), "install", "--quiet", "--disable-pip-version-check", "--no-input",
             "--target", str(partial), "--no-deps", "--only-binary", ":all:",
             "--require-hashes", *spec["install_options"], "-r",
-            str(partial / "requirements.txt")])
+            str(partial / "requirements.txt")], env=_installer_env())
         os.replace(partial, folder)
     return str(uv)
+
+
+# The spec's index options are the whole truth of a build: the node's own index variables
+# (say, a mirror that is down, issue #14) must not reach the installers. uv 0.13.9 even
+# lets UV_DEFAULT_INDEX win over an explicit --index-url (measured).
+_INDEX_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+                    "UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL",
+                    "UV_FIND_LINKS", "UV_NO_INDEX", "UV_INDEX_STRATEGY")
+
+
+def _installer_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _INDEX_VARIABLES}
 
 
 def _pip() -> list[str]:

@@ -39,6 +39,7 @@ from packaging.utils import canonicalize_name
 from hub import ConfigError
 
 from . import _node_builder
+from ._lock import Lock, parse_requirements_output
 
 # Index options uv and pip both accept, with one value each (or none).
 _VALUED = {"--index-url": "--index-url", "-i": "--index-url",
@@ -98,6 +99,12 @@ def requirement_lines(lock_text: str) -> list[str]:
 def uv_tool() -> list[str]:
     """The pinned, hash-checked uv that nodes build with (``_node_tool.txt``)."""
     return requirement_lines((Path(__file__).parent / "_node_tool.txt").read_text())
+
+
+def tool_lock() -> Lock:
+    """The pinned uv as a lock: `hub mirror` copies its wheel, so an offline node builds."""
+    pins, hashes = parse_requirements_output("\n".join(uv_tool()), ["_node_tool.txt"])
+    return Lock.from_pins(pins, hashes=hashes, resolver="pinned")
 
 
 def _builder_source() -> str:

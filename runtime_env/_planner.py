@@ -19,15 +19,17 @@ from typing import Any, Literal
 from packaging.utils import canonicalize_name
 
 import hub
-from hub import ConfigError, OperatorSpec
+from hub import ConfigError, NotMirrored, OperatorSpec, ResolutionError
 from hub.client import HubClient
 from hub.config import Settings, load_settings
+from hub.offline import missing_package
 
-from ._builds import list_builds
+from ._builds import list_builds, tag_rank
 from ._cache import LockCache
 from ._lock import Lock
 from ._locking import Builds, lock_request
 from ._merge import merge
+from ._node_env import tool_lock
 from ._plan import EnvPlan, Wheel, needs_env, own_pins, plan_env
 from ._request import LockRequest
 from ._requirements import HUB_RUNTIME, SELF, closure, driver_lookup, spec_requirements
@@ -35,7 +37,7 @@ from ._resolvers import Resolver, get_resolver
 from ._ship import RuntimeEnvDict, ship
 from ._sources import Cooldown, Sources
 from ._survey import Survey, SurveyCache
-from ._target import Target
+from ._target import Target, target_flags
 
 Ship = Literal["auto", "index", "py_modules"]
 SHIP_MODES = ("auto", "index", "py_modules")
@@ -69,7 +71,7 @@ class Planner:
             raise ConfigError(f"ship={ship!r} is unknown; use one of {SHIP_MODES}")
         self.settings = settings or load_settings()
         self.resolver = resolver or get_resolver()
-        self.locks = locks or LockCache(self.settings.cache_dir / "locks")
+        self.lock_cache = locks or LockCache(self.settings.cache_dir / "locks")
         self.surveys = surveys or SurveyCache(self.settings.cache_dir / "surveys")
         self.builds, self.env, self.ship_mode = builds, env, ship
         self._client = client
@@ -110,13 +112,32 @@ class Planner:
         opshub = _opshub_version()
         if not needs_env(specs, scope.survey, scope.target, opshub):
             return None
-        lock = self.lock(specs, scope)
-        runtime = self._lock(_runtime_requirements(scope), scope, specs) \
-            if scope.survey.missing({"opshub": opshub}) else Lock()
-        return plan_env(specs, lock, scope.survey, target=scope.target,
-                        install_options=self.sources(specs).pip_args(),
+        lock, runtime = self.lock(specs, scope), self.runtime_lock(specs, scope)
+        plan = plan_env(specs, lock, scope.survey, target=scope.target,
+                        install_options=self.sources(specs, scope, nodes=True).pip_args(),
                         wheels=self._wheels(specs, lock, scope), opshub_version=opshub,
                         runtime=runtime)
+        if plan is not None and plan.requirements and self.offline(scope):
+            self._check_node_tool(specs, scope)  # before any Ray work, not on the node
+        return plan
+
+    def runtime_lock(self, specs: Sequence[OperatorSpec], scope: Scope) -> Lock:
+        """What ``import hub`` needs on nodes that lack opshub (empty when they have it)."""
+        if not scope.survey.missing({"opshub": _opshub_version()}):
+            return Lock()
+        return self._lock(_runtime_requirements(scope), scope, specs)
+
+    def locks(self, specs: Sequence[OperatorSpec], scope: Scope) -> dict[str, Lock]:
+        """Every lock an env of ``specs`` on the scope's nodes installs from, by role: the
+        operators' (merged), the runtime (``import hub``) and the pinned uv the nodes build
+        with. `hub mirror` copies each of their wheels (issue #14)."""
+        return {"operator": self.lock(specs, scope), "runtime": self.runtime_lock(specs, scope),
+                "node-tool": tool_lock()}
+
+    def offline(self, scope: Scope) -> bool:
+        """Whether the hub is the only index: HUB_OFFLINE on this driver, or on a node of
+        the scope (a cluster started with it: its nodes reach nothing else, issue #14)."""
+        return self.settings.offline or scope.survey.offline
 
     def runtime_env(self, specs: Sequence[OperatorSpec], *,
                     ray_options: Mapping[str, Any] | None = None,
@@ -130,11 +151,25 @@ class Planner:
 
     # --- sources and the hub --------------------------------------------------------------
 
-    def sources(self, specs: Sequence[OperatorSpec]) -> Sources:
-        """Where the locks of ``specs`` come from (the hub first when one is in use)."""
+    def sources(self, specs: Sequence[OperatorSpec], scope: Scope | None = None, *,
+                nodes: bool = False) -> Sources:
+        """Where the locks of ``specs`` come from (the hub first when one is in use).
+
+        Offline (see :meth:`offline`) the hub is the only source: its operators first, its
+        mirror the only other index, PIP_* and the ``[hub]`` sources unused. ``nodes``: the
+        hub as Ray workers reach it (HUB_WORKER_URL).
+        """
         client = self._hub(specs)
-        return Sources.from_settings(self.settings, self.env,
-                                     client.index_url if client else None)
+        if scope is None or not self.offline(scope):
+            return Sources.from_settings(self.settings, self.env,
+                                         client.index_url if client else None)
+        if client is None:
+            raise ConfigError("offline (HUB_OFFLINE) the hub is the only index, and no hub is "
+                              "configured: set HUB_URL (or `url` in the config file)")
+        hub, mirror = client.index_url, client.mirror_index_url
+        if nodes:
+            hub, mirror = self._worker_url(hub), self._worker_url(mirror)
+        return Sources(mirror, hub_index=hub)
 
     def hub_names(self, specs: Sequence[OperatorSpec]) -> frozenset[str]:
         """The projects of the hub in use (asked once per planner)."""
@@ -159,11 +194,41 @@ class Planner:
         kept = {n: v for n, v in survey.common().items() if n not in base and n not in SELF}
         cooldown = Cooldown.from_settings(self.settings)
         names = self.hub_names(specs)
-        request = LockRequest.create(requirements, base, target, self.sources(specs),
+        request = LockRequest.create(requirements, base, target, self.sources(specs, scope),
                                      preferences=kept, cooldown=cooldown,
                                      spared=sorted(names) if cooldown else ())
-        return lock_request(request, self.resolver, self.locks, hub_names=names,
-                            builds=self.builds)
+        try:
+            return lock_request(request, self.resolver, self.lock_cache, hub_names=names,
+                                builds=self.builds)
+        except ResolutionError as exc:
+            if not self.offline(scope) or isinstance(exc, NotMirrored):
+                raise
+            raise self._not_mirrored(specs, scope, requirements, exc) from None
+
+    def _not_mirrored(self, specs: Sequence[OperatorSpec], scope: Scope,
+                      requirements: Sequence[str], exc: ResolutionError) -> NotMirrored:
+        """The one line for a lock the hub alone cannot satisfy: which package, for which
+        target, and the `hub mirror` that fixes it."""
+        client = self._hub(specs)
+        assert client is not None  # offline sources need one
+        package = missing_package(exc.stderr or str(exc)) or _first_unmirrored(
+            client, requirements)
+        return NotMirrored(package, scope.target.describe(), [s.name for s in specs],
+                           client.url, target_flags(scope.target), detail=_tail(exc))
+
+    def _check_node_tool(self, specs: Sequence[OperatorSpec], scope: Scope) -> None:
+        """Offline, the nodes install the pinned uv from the mirror: it must be there."""
+        client = self._hub(specs)
+        assert client is not None
+        tool = tool_lock()
+        (name, version), = tool.pins
+        hashes = set(tool.hash_dict[name])
+        files = client.mirrored(name)
+        if not any(f["hashes"].get("sha256") in hashes and tag_rank(f["filename"], scope.target)
+                   is not None for f in files):
+            raise NotMirrored(f"{name} {version} (the tool node envs are built with)",
+                              scope.target.describe(), [s.name for s in specs], client.url,
+                              target_flags(scope.target))
 
     def _wheels(self, specs: Sequence[OperatorSpec], lock: Lock, scope: Scope
                 ) -> dict[str, Wheel]:
@@ -226,3 +291,19 @@ def _runtime_requirements(scope: Scope) -> list[str]:
     for root in HUB_RUNTIME:
         pins.update(closure(root, driver_lookup, scope.target))
     return [f"{n}=={v}" for n, v in sorted(pins.items()) if n not in base]
+
+
+def _first_unmirrored(client: HubClient, requirements: Sequence[str]) -> str | None:
+    """The first requirement the mirror has no file of (when uv's message named none)."""
+    from packaging.requirements import Requirement
+
+    for line in requirements:
+        name = Requirement(line).name
+        if not client.mirrored(name) and canonicalize_name(name) not in client.project_names():
+            return canonicalize_name(name)
+    return None
+
+
+def _tail(exc: ResolutionError) -> str:
+    lines = [ln.strip() for ln in (exc.stderr or "").splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""

@@ -30,11 +30,11 @@ from hub.config import load_settings
 from ._requirements import BASE_ROOT, Lookup, closure, driver_lookup, unsatisfied
 from ._target import CPU, Target, parse_accelerator
 
-PROBE_VERSION = 1  # part of the cache key: bump when the probe reports more
+PROBE_VERSION = 2  # part of the cache key: bump when the probe reports more (2: offline)
 PROBE_TIMEOUT_S = 120.0
 _PROBE_SOURCE = '''
 def probe():
-    import ctypes, importlib.metadata as metadata, platform, re, sys
+    import ctypes, importlib.metadata as metadata, os, platform, re, sys
     def cuda():
         for name in ("libcuda.so.1", "libcuda.dylib", "nvcuda.dll"):
             try:
@@ -50,8 +50,11 @@ def probe():
         name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
         if name and name not in packages:  # the first on sys.path wins, as imports do
             packages[name] = [dist.version, list(dist.requires or [])]
+    offline = os.environ.get("HUB_OFFLINE", "").strip().lower() not in ("", "0", "false",
+                                                                        "no", "off")
     return {"python": platform.python_version(), "platform": sys.platform,
-            "machine": platform.machine(), "cuda": cuda(), "packages": packages}
+            "machine": platform.machine(), "cuda": cuda(), "packages": packages,
+            "offline": offline}
 '''
 
 
@@ -66,6 +69,7 @@ class NodeReport:
     machine: str = "x86_64"
     cuda: str | None = None  # the newest CUDA the node's driver runs, e.g. "12.4"
     packages: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    offline: bool = False  # the node was started with HUB_OFFLINE: it reaches the hub only
 
     @property
     def accelerator(self) -> str:
@@ -83,7 +87,7 @@ class NodeReport:
     def to_dict(self) -> dict[str, Any]:
         return {"node_id": self.node_id, "resources": dict(self.resources),
                 "python": self.python, "platform": self.platform, "machine": self.machine,
-                "cuda": self.cuda,
+                "cuda": self.cuda, "offline": self.offline,
                 "packages": {n: [v, list(r)] for n, (v, r) in self.packages.items()}}
 
     @classmethod
@@ -93,7 +97,7 @@ class NodeReport:
         return cls(str(data["node_id"]), {str(k): float(v) for k, v in
                                           dict(data["resources"]).items()},
                    str(data["python"]), str(data["platform"]), str(data["machine"]),
-                   data.get("cuda"), packages)
+                   data.get("cuda"), packages, bool(data.get("offline", False)))
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,12 @@ class Survey:
         cudas = [n.accelerator for n in self.nodes]
         accelerator = CPU if CPU in cudas else min(cudas, key=lambda a: parse_cuda(a))
         return Target(first.python, first.platform, first.machine, accelerator)
+
+    @property
+    def offline(self) -> bool:
+        """Whether some node can reach no index but the hub (started with HUB_OFFLINE=1):
+        then its env must come from the hub's mirror, whatever the driver can reach."""
+        return any(n.offline for n in self.nodes)
 
     def common(self) -> dict[str, str]:
         """The distributions every node has, at the same version."""

@@ -6,8 +6,12 @@ import platform as _platform
 import re
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hub import ConfigError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 CPU = "cpu"
 _CUDA = re.compile(r"^cu(\d+)(\d)\Z")  # PyTorch's labels: cu121 is CUDA 12.1, cu130 13.0
@@ -66,6 +70,17 @@ class Target:
                 f"use one of {sorted(_UV_PLATFORMS)}"
             ) from None
 
+    def wheel_tags(self) -> list[Tag]:
+        """The wheel tags an installer on this target takes, best first (as uv locks it:
+        glibc 2.28, see ``uv_platform``)."""
+        from packaging import tags
+
+        version = (int(self.minor.split(".")[0]), int(self.minor.split(".")[1]))
+        platforms = _platform_tags(self.platform, self.machine)
+        interpreter = f"cp{version[0]}{version[1]}"
+        return [*tags.cpython_tags(version, platforms=platforms),
+                *tags.compatible_tags(version, interpreter, platforms)]
+
     def is_current(self) -> bool:
         """Whether this is the driver's interpreter (pip-compile can only lock for that)."""
         here = Target.current()
@@ -91,6 +106,41 @@ class Target:
     def to_dict(self) -> dict[str, str]:
         return {"python": self.python_version, "platform": self.platform,
                 "machine": self.machine, "accelerator": self.accelerator}
+
+
+def target_flags(target: Target) -> str:
+    """The options of `hub mirror`, `hub lock` and `hub bundle` that name ``target``."""
+    return (f"--python {target.python_version} --platform {target.platform}/{target.machine} "
+            f"--accelerator {target.accelerator}")
+
+
+def parse_platform(text: str, machine: str | None = None) -> tuple[str, str]:
+    """``linux`` or ``linux/aarch64`` -> (sys.platform, machine); the machine defaults to
+    this one's."""
+    platform, _, given = text.strip().partition("/")
+    if not platform:
+        raise ConfigError(f"platform {text!r} must be a sys.platform such as 'linux', "
+                          "optionally with a machine: 'linux/aarch64'")
+    return platform, given or machine or _platform.machine()
+
+
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+
+
+def _platform_tags(platform: str, machine: str) -> list[str]:
+    """Platform tags for a target, best first (glibc 2.28 down, as ``uv_platform``)."""
+    if platform == "linux":
+        found = []
+        for minor in range(28, 4, -1):
+            found.append(f"manylinux_2_{minor}_{machine}")
+            if minor in _LEGACY_MANYLINUX:
+                found.append(f"{_LEGACY_MANYLINUX[minor]}_{machine}")
+        return [*found, f"linux_{machine}"]
+    if platform == "darwin":
+        from packaging.tags import mac_platforms
+
+        return list(mac_platforms((13, 0), "arm64" if machine == "arm64" else "x86_64"))
+    return [{"AMD64": "win_amd64", "ARM64": "win_arm64"}.get(machine, machine.lower())]
 
 
 def parse_accelerator(text: str) -> str:

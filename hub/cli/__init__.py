@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "unyank": "hub.cli.yank_cmd:unyank",
     "new": "hub.cli.new_cmd:new_operator",
     "admin": "hub.cli.admin_cmd:admin",
+    "mirror": "hub.cli.mirror_cmd:mirror",
+    "bundle": "hub.cli.bundle_cmd:bundle",
+    "import": "hub.cli.bundle_cmd:import_",
 }
 
 

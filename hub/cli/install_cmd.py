@@ -19,12 +19,18 @@ INSTALLER_HELP = "Installer to run (default: uv when available, else pip)."
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def install(requirements: tuple[str, ...], python: str | None, installer: str | None,
             allow_changes: bool, as_json: bool) -> None:
-    """Install operators from the hub: NAME[==VERSION]... (a project or an operator name)."""
+    """Install operators from the hub: NAME[==VERSION]... (a project or an operator name).
+
+    Their third-party dependencies come from the default index (PIP_INDEX_URL, else
+    PyPI); offline (HUB_OFFLINE=1) from the hub's mirror only (`hub mirror`).
+    """
+    from .._config import load_settings
     from .._install import install as install_reqs
     from ..client import HubClient
 
     change = install_reqs(requirements, HubClient.from_settings(), python=python,
-                          installer=installer, allow_changes=allow_changes)
+                          installer=installer, allow_changes=allow_changes,
+                          offline=load_settings().offline)
     if as_json:
         print_json(change.to_dict())
         return

@@ -34,8 +34,13 @@ STORAGE_OPTION = click.option(
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @STORAGE_OPTION
 @click.option("--max-upload-size", default=100, show_default=True, type=click.IntRange(1),
-              help="Largest accepted upload, in MiB.")
-def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> None:
+              help="Largest accepted operator upload, in MiB.")
+@click.option("--max-mirror-size", default=4096, show_default=True, type=click.IntRange(1),
+              help="Largest accepted mirrored third-party wheel (`hub mirror`), in MiB.")
+@click.option("--max-import-size", default=64, show_default=True, type=click.IntRange(1),
+              help="Largest accepted bundle (`hub import`), in GiB.")
+def serve(host: str, port: int, storage: Path | None, max_upload_size: int,
+          max_mirror_size: int, max_import_size: int) -> None:
     """Serve operator wheels to pip, uv and `hub install`, and web pages to browsers; accept
     uploads with a token.
 
@@ -50,14 +55,16 @@ def serve(host: str, port: int, storage: Path | None, max_upload_size: int) -> N
     data_dir = load_settings().data_dir
     storage = storage or default_storage()
     app = create_app(storage, max_upload_bytes=max_upload_size * 1024 * 1024,
-                     local_port=port or None)
+                     max_mirror_bytes=max_mirror_size * 1024 * 1024,
+                     max_import_bytes=max_import_size * 1024**3, local_port=port or None)
     for line in app.state.recovery.lines():
         click.echo(line, err=True)
     _first_token(app.state.storage)
     url = f"http://{host}:{port}"
     if port:
         _record(data_dir, port, url, storage)
-    click.echo(f"serving {storage} at {url}/ (web pages; index {url}/simple/)")
+    click.echo(f"serving {storage} at {url}/ (web pages; index {url}/simple/, mirror "
+               f"{url}/mirror/simple/)")
     if not _is_loopback(host):
         click.echo(f"warning: {host} is reachable from other machines: reads are open to them "
                    "(uploads still need a token); plain HTTP, so use a TLS proxy in front",

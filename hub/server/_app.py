@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,23 @@ from .._operator import normalize_name
 from . import _api, _simple, pages
 from ._errors import RequestRejected
 from ._headers import SecurityHeaders
-from ._recovery import recover
+from ._import import receive_bundle
+from ._mirror_upload import receive_mirrored, require_every_project
+from ._recovery import Area, recover
 from ._storage import Storage
 from ._upload import authenticate, receive_upload, require_scope
 
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # PyPI's default per-file limit (100 MiB)
+# A mirrored wheel is upstream's: torch's CPU wheel is 183 MiB, its CUDA ones about 900 MiB,
+# so the operators' 100 MiB would refuse the very wheels an air-gapped GPU cluster needs.
+DEFAULT_MAX_MIRROR_BYTES = 4 * 1024**3
+DEFAULT_MAX_IMPORT_BYTES = 64 * 1024**3  # a bundle: a few operators and all they need
 logger = logging.getLogger("hub.server")
 
 
 def create_app(storage: Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+               max_mirror_bytes: int = DEFAULT_MAX_MIRROR_BYTES,
+               max_import_bytes: int = DEFAULT_MAX_IMPORT_BYTES,
                local_port: int | None = None) -> Starlette:
     """The hub as an ASGI app over the storage directory ``storage`` (created if missing).
 
@@ -55,6 +64,8 @@ def create_app(storage: Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTE
     app.state.storage = store
     app.state.recovery = report
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.max_mirror_bytes = max_mirror_bytes
+    app.state.max_import_bytes = max_import_bytes
     app.state.local_port = local_port
     app.state.local_key = _local_hub.local_key(store.root) if local_port else None
     return app
@@ -70,6 +81,14 @@ def _routes() -> list[Route]:
         Route("/simple/{project}/", simple_project),
         Route("/simple/{project}", simple_redirect),
         Route("/files/{project}/{filename}", download),
+        # the mirror of third-party wheels (issue #14): its own index, same fields
+        Route("/mirror/simple", lambda r: RedirectResponse("/mirror/simple/", 301)),
+        Route("/mirror/simple/", mirror_index),
+        Route("/mirror/simple/{project}/", mirror_project),
+        Route("/mirror/simple/{project}", simple_redirect),
+        Route("/mirror/files/{project}/{filename}", mirror_download),
+        Route("/mirror/files/{project}/{filename}", mirror_upload, methods=["PUT"]),
+        Route("/api/import", import_bundle, methods=["POST"]),
         Route("/api/health", health),
         Route(_local_hub.PROOF_PATH, local_proof),
         Route("/api/search", search),
@@ -90,8 +109,15 @@ def _storage(request: Request) -> Storage:
 
 
 def simple_index(request: Request) -> Response:
+    return _index_page(request, _storage(request).projects())
+
+
+def mirror_index(request: Request) -> Response:
+    return _index_page(request, _storage(request).mirror.projects())
+
+
+def _index_page(request: Request, projects: list[str]) -> Response:
     media_type = _negotiate(request)
-    projects = _storage(request).projects()
     if media_type == _simple.JSON_V1:
         return _simple_json(_simple.index_json(projects))
     return _simple_html(_simple.index_html(projects), media_type)
@@ -101,13 +127,28 @@ def simple_project(request: Request) -> Response:
     name = request.path_params["project"]
     if normalize_name(name) != name:
         return _redirect_to_project(request, name)
-    media_type = _negotiate(request)
     files = _storage(request).files(name)
     if not files:
         raise HTTPException(404, f"project {name!r} is not on this hub")
-    if media_type == _simple.JSON_V1:
-        return _simple_json(_simple.project_json(name, files))
-    return _simple_html(_simple.project_html(name, files), media_type)
+    return _project_page(request, name, files, "../../")
+
+
+def mirror_project(request: Request) -> Response:
+    name = request.path_params["project"]
+    if normalize_name(name) != name:
+        return _redirect_to_project(request, name)
+    files = _storage(request).mirror.files(name)
+    if not files:
+        raise HTTPException(404, f"project {name!r} is not mirrored on this hub; mirror it "
+                                 "with `hub mirror` (on a connected machine)")
+    return _project_page(request, name, files, "../../../")
+
+
+def _project_page(request: Request, name: str, files: Sequence[_simple.Listed],
+                  to_root: str) -> Response:
+    if _negotiate(request) == _simple.JSON_V1:
+        return _simple_json(_simple.project_json(name, files, to_root))
+    return _simple_html(_simple.project_html(name, files, to_root), _negotiate(request))
 
 
 def simple_redirect(request: Request) -> Response:
@@ -116,7 +157,8 @@ def simple_redirect(request: Request) -> Response:
 
 def _redirect_to_project(request: Request, name: str) -> Response:
     query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"/simple/{normalize_name(name)}/{query}", status_code=301)
+    index = "/mirror/simple/" if request.url.path.startswith("/mirror/") else "/simple/"
+    return RedirectResponse(f"{index}{normalize_name(name)}/{query}", status_code=301)
 
 
 def _negotiate(request: Request) -> str:
@@ -133,17 +175,24 @@ def _simple_html(text: str, media_type: str) -> Response:
 
 
 def download(request: Request) -> Response:
+    return _download(request, _storage(request))
+
+
+def mirror_download(request: Request) -> Response:
+    return _download(request, _storage(request).mirror)
+
+
+def _download(request: Request, area: Area) -> Response:
     project, filename = request.path_params["project"], request.path_params["filename"]
-    store = _storage(request)
     if filename.endswith(".metadata"):
-        metadata = store.metadata(project, filename.removesuffix(".metadata"))
+        metadata = area.metadata(project, filename.removesuffix(".metadata"))
         if metadata is None:
             raise HTTPException(404, f"no file {filename!r} in project {project!r}")
         return Response(metadata, media_type="application/octet-stream")
-    if store.file(project, filename) is None:
+    if area.file(project, filename) is None:
         raise HTTPException(404, f"no file {filename!r} in project {project!r}")
     try:
-        path = store.path_of(project, filename)
+        path = area.path_of(project, filename)
     except ValueError:
         path = None
     if path is None or path.is_symlink() or not path.is_file():
@@ -163,6 +212,24 @@ async def upload(request: Request) -> Response:
     token = await run_in_threadpool(authenticate, request, store)
     result = await receive_upload(request, store, request.app.state.max_upload_bytes, token)
     return PlainTextResponse(result.message + "\n")
+
+
+async def mirror_upload(request: Request) -> Response:
+    store = _storage(request)
+    token = await run_in_threadpool(authenticate, request, store)
+    require_every_project(token, "mirroring")
+    result = await receive_mirrored(request, store, request.path_params["project"],
+                                    request.path_params["filename"],
+                                    request.app.state.max_mirror_bytes)
+    return PlainTextResponse(result.message + "\n", status_code=201 if result.created else 200)
+
+
+async def import_bundle(request: Request) -> Response:
+    store = _storage(request)
+    token = await run_in_threadpool(authenticate, request, store)
+    require_every_project(token, "importing a bundle")
+    report = await receive_bundle(request, store, request.app.state.max_import_bytes)
+    return JSONResponse(dict(report))
 
 
 # --- JSON API -----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
     HubError
     └── RequestRejected        a 4xx answer with a one-line reason
-        └── FileExistsConflict a filename already holds different bytes (409)
+        ├── FileExistsConflict a filename already holds different bytes (409)
+        └── NameTaken          a name is the other kind of project: operator or mirrored (409)
 """
 
 from __future__ import annotations
@@ -43,3 +44,25 @@ class FileExistsConflict(RequestRejected):
             f"File already exists: {what}; published files are immutable — bump the "
             "version and upload again",
         )
+
+
+class NameTaken(RequestRejected):
+    """Raised when an upload would put a name in both the hub's operators and its mirror.
+
+    ``mirrored`` says which kind already holds ``project``: a mirrored third-party project
+    (so an operator upload is refused) or a hub operator (so mirroring is refused). One
+    name is one kind, so no installer, index or lock can take one for the other (#14).
+    """
+
+    def __init__(self, project: str, mirrored: bool) -> None:
+        self.project = project
+        self.mirrored = mirrored
+        if mirrored:
+            message = (f"project {project!r} is a mirrored third-party project on this hub "
+                       "(`hub mirror`): a hub operator cannot take its name, or installers "
+                       "could be handed one for the other — rename your project")
+        else:
+            message = (f"project {project!r} is a hub operator on this hub: a mirrored "
+                       "third-party wheel can never use its name (it would shadow the "
+                       "operator) — if an upstream package has this name, rename the operator")
+        super().__init__(409, message)

@@ -31,6 +31,17 @@ class FileAdded:
 
 
 @dataclass(frozen=True)
+class MirrorAdded:
+    """A third-party wheel was mirrored (its bytes are in ``mirror/<project>/<filename>``)."""
+
+    kind: ClassVar[str] = "mirror"
+    project: str
+    filename: str
+    sha256: str
+    upload_time: str
+
+
+@dataclass(frozen=True)
 class YankSet:
     """A version was yanked (``yanked``) or unyanked."""
 
@@ -62,9 +73,9 @@ class TokenRevoked:
     time: str
 
 
-Event = FileAdded | YankSet | TokenAdded | TokenRevoked
-_KINDS: dict[str, type[Event]] = {c.kind: c for c in (FileAdded, YankSet, TokenAdded,
-                                                      TokenRevoked)}
+Event = FileAdded | MirrorAdded | YankSet | TokenAdded | TokenRevoked
+_KINDS: dict[str, type[Event]] = {c.kind: c for c in (FileAdded, MirrorAdded, YankSet,
+                                                      TokenAdded, TokenRevoked)}
 
 
 @dataclass
@@ -72,6 +83,7 @@ class JournalState:
     """The journal replayed: the last word on every file, version and token."""
 
     files: dict[tuple[str, str], FileAdded] = field(default_factory=dict)
+    mirrored: dict[tuple[str, str], MirrorAdded] = field(default_factory=dict)
     yanks: dict[tuple[str, str], YankSet] = field(default_factory=dict)
     tokens: dict[str, TokenAdded] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
@@ -81,6 +93,8 @@ class JournalState:
     def apply(self, event: Event) -> None:
         if isinstance(event, FileAdded):
             self.files.setdefault((event.project, event.filename), event)  # first one wins
+        elif isinstance(event, MirrorAdded):
+            self.mirrored.setdefault((event.project, event.filename), event)
         elif isinstance(event, YankSet):
             self.yanks[(event.project, event.version)] = event
         elif isinstance(event, TokenAdded):

@@ -8,7 +8,10 @@
 4. each file in ``files/`` without a row is re-indexed from its own METADATA (upload
    time and yank state from the journal, else the file's modification time), or moved
    to ``quarantine/`` when it is not a valid wheel of its folder's project; symbolic
-   links are reported, never followed;
+   links are reported, never followed; ``mirror/`` (issue #14) is walked the same way
+   with its own rule (a valid wheel of any project but a hub operator's, see
+   :mod:`hub.server._mirror`), after ``files/``, so the hub's own operators keep their
+   names;
 5. rows and tokens the journal lacks (a journal lost, or older than the database) are
    appended to it, so it describes everything again.
 
@@ -21,16 +24,57 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
-from .._dist import file_sha256, inspect_wheel
+from .._dist import WheelInfo, file_sha256
 from .._exceptions import CorruptDatabase, InvalidDistribution
-from ._errors import FileExistsConflict
-from ._journal import Event, FileAdded, JournalState, TokenAdded, TokenRevoked, YankSet
+from ._errors import RequestRejected
+from ._journal import (
+    Event,
+    FileAdded,
+    JournalState,
+    MirrorAdded,
+    TokenAdded,
+    TokenRevoked,
+    YankSet,
+)
+from ._mirror import Mirror
 from ._storage import TEMP_PREFIX, Storage, token_hash
 from ._tokens import LOCAL_TOKEN_FILE
+
+
+class Area(Protocol):
+    """Files under one folder with one row each: the operators (:class:`Storage`) or the
+    mirror (:class:`Mirror`); recovery and the check walk each with its own rule."""
+
+    @property
+    def folder(self) -> Path: ...
+
+    def rows(self) -> list[sqlite3.Row]: ...
+
+    def inspect(self, path: Path) -> WheelInfo: ...
+
+    def journaled(self, state: JournalState) -> Mapping[tuple[str, str],
+                                                        FileAdded | MirrorAdded]: ...
+
+    def index(self, info: WheelInfo, upload_time: str, yank: YankSet | None,
+              journal: bool) -> None: ...
+
+    def path_of(self, project: str, filename: str) -> Path: ...
+
+    def metadata(self, project: str, filename: str) -> bytes | None: ...
+
+    def file(self, project: str, filename: str) -> object | None: ...
+
+
+def areas(store: Storage) -> tuple[Area, ...]:
+    """Operators first: at a rebuild the hub's own names win over a mirrored one."""
+    return (store, Mirror(store))
 
 
 @dataclass
@@ -177,7 +221,9 @@ def _restore_yanks(store: Storage, state: JournalState) -> set[tuple[str, str]]:
 
 def _complete_journal(store: Storage, state: JournalState) -> int:
     """Journal what only the database knows (a journal lost, or from an older backup)."""
-    events: list[Event] = []
+    events: list[Event] = [MirrorAdded(r["project"], r["filename"], r["sha256"],
+                                       r["upload_time"]) for r in Mirror(store).rows()
+                           if (r["project"], r["filename"]) not in state.mirrored]
     for row in store.rows():
         if (row["project"], row["filename"]) not in state.files:
             events.append(FileAdded(row["project"], row["filename"], row["sha256"],
@@ -212,18 +258,20 @@ def _restore_local_token(store: Storage, state: JournalState) -> bool:
 
 def _reindex_files(store: Storage, state: JournalState, stamp: str,
                    report: RecoveryReport) -> None:
-    known = {(r["project"], r["filename"]) for r in store.rows()}
-    for path in _unindexed(store, known, report):
-        why = _reindex(store, path, state, report)
-        if why:
-            report.quarantined.append((_quarantine(store, path, stamp), why))
+    for area in areas(store):
+        known = {(r["project"], r["filename"]) for r in area.rows()}
+        for path in _unindexed(area, known, report):
+            why = _reindex(area, path, state, report)
+            if why:
+                report.quarantined.append((_quarantine(store, path, stamp), why))
 
 
-def _unindexed(store: Storage, known: set[tuple[str, str]],
+def _unindexed(area: Area, known: set[tuple[str, str]],
                report: RecoveryReport) -> list[Path]:
-    """Regular files under files/ without a row; symbolic links go to the report."""
+    """Regular files under the area's folder without a row; symbolic links go to the
+    report."""
     found: list[Path] = []
-    for folder in sorted(os.scandir(store.files_dir), key=lambda e: e.name):
+    for folder in sorted(os.scandir(area.folder), key=lambda e: e.name):
         if folder.is_symlink():
             report.not_followed.append(Path(folder.path))
         elif not folder.is_dir():
@@ -237,24 +285,24 @@ def _unindexed(store: Storage, known: set[tuple[str, str]],
     return found
 
 
-def _reindex(store: Storage, path: Path, state: JournalState,
+def _reindex(area: Area, path: Path, state: JournalState,
              report: RecoveryReport) -> str | None:
     """Index one row-less file; return why not (it then goes to quarantine)."""
     try:
-        info = inspect_wheel(path)
+        info = area.inspect(path)
     except InvalidDistribution as exc:
         return f"not a valid wheel ({exc})"
     if path.parent.name != info.name:
         return f"a wheel of project {info.name!r} in the folder of {path.parent.name!r}"
-    journaled = state.files.get((info.name, info.filename))
+    journaled = area.journaled(state).get((info.name, info.filename))
     if journaled and journaled.sha256 != info.sha256:
         return (f"its sha256 {info.sha256} is not the published one ({journaled.sha256}, "
                 "per the journal)")
     upload_time = journaled.upload_time if journaled else _mtime(path)
-    yank = state.yanks.get((info.name, info.version))
+    yank = state.yanks.get((info.name, info.version)) if isinstance(area, Storage) else None
     try:
-        store.index(info, upload_time, yank, journal=journaled is None)
-    except FileExistsConflict as exc:
+        area.index(info, upload_time, yank, journal=journaled is None)
+    except RequestRejected as exc:  # a clash with a published file or the other kind
         return str(exc)
     if yank and yank.yanked:
         report.restored_yanks.add((info.name, info.version))
@@ -273,14 +321,19 @@ def _quarantine(store: Storage, path: Path, stamp: str) -> Path:
 
 def _missing_files(store: Storage) -> list[str]:
     missing = []
-    for row in store.rows():
-        try:
-            present = store.path_of(row["project"], row["filename"]).is_file()
-        except ValueError:
-            present = False
-        if not present:
-            missing.append(f"{row['project']}/{row['filename']}")
+    for area in areas(store):
+        for row in area.rows():
+            try:
+                present = area.path_of(row["project"], row["filename"]).is_file()
+            except ValueError:
+                present = False
+            if not present:
+                missing.append(f"{_label(area)}{row['project']}/{row['filename']}")
     return missing
+
+
+def _label(area: Area) -> str:
+    return "" if isinstance(area, Storage) else "mirror/"
 
 
 def _mtime(path: Path) -> str:
@@ -316,23 +369,25 @@ def check(root: Path) -> CheckReport:
         report.problems.append(f"the database is damaged ({verdict}); run `hub admin recover`")
         return report
     state = store.journal.read()
-    for row in store.rows():
-        report.checked += 1
-        problem = _check_row(store, row["project"], row["filename"], row["size"],
-                             row["sha256"], row["metadata_sha256"])
-        if problem:
-            report.problems.append(f"{row['project']}/{row['filename']}: {problem}")
-        elif (row["project"], row["filename"]) not in state.files:
-            report.problems.append(f"{row['project']}/{row['filename']}: not in the journal; "
-                                   "run `hub admin recover` to journal it")
+    for area in areas(store):
+        for row in area.rows():
+            report.checked += 1
+            name = f"{_label(area)}{row['project']}/{row['filename']}"
+            problem = _check_row(area, row["project"], row["filename"], row["size"],
+                                 row["sha256"], row["metadata_sha256"])
+            if problem:
+                report.problems.append(f"{name}: {problem}")
+            elif (row["project"], row["filename"]) not in area.journaled(state):
+                report.problems.append(f"{name}: not in the journal; run `hub admin recover` "
+                                       "to journal it")
     report.problems += _check_rest(store, state)
     return report
 
 
-def _check_row(store: Storage, project: str, filename: str, size: int, sha256: str,
+def _check_row(area: Area, project: str, filename: str, size: int, sha256: str,
                metadata_sha256: str) -> str | None:
     try:
-        path = store.path_of(project, filename)
+        path = area.path_of(project, filename)
     except ValueError as exc:
         return str(exc)
     if path.is_symlink() or not path.is_file():
@@ -341,20 +396,20 @@ def _check_row(store: Storage, project: str, filename: str, size: int, sha256: s
     if (digest, actual_size) != (sha256, size):
         return (f"the file changed: sha256 {digest} ({actual_size} bytes), the record says "
                 f"{sha256} ({size} bytes); restore the published file from a backup")
-    metadata = store.metadata(project, filename) or b""
+    metadata = area.metadata(project, filename) or b""
     if hashlib.sha256(metadata).hexdigest() != metadata_sha256:
         return "its stored METADATA does not match its recorded sha256"
-    if store.file(project, filename) is None:
+    if area.file(project, filename) is None:
         return "its database row is damaged and is skipped by every page"
     return None
 
 
 def _check_rest(store: Storage, state: JournalState) -> list[str]:
     report = RecoveryReport()
-    known = {(r["project"], r["filename"]) for r in store.rows()}
+    unindexed = [p for area in areas(store) for p in _unindexed(
+        area, {(r["project"], r["filename"]) for r in area.rows()}, report)]
     problems = [f"{p.relative_to(store.root)}: no database row; the next `hub serve` or "
-                "`hub admin recover` re-indexes or quarantines it"
-                for p in _unindexed(store, known, report)]
+                "`hub admin recover` re-indexes or quarantines it" for p in unindexed]
     problems += [f"{p.relative_to(store.root)}: a symbolic link, never followed"
                  for p in report.not_followed]
     if state.unreadable:

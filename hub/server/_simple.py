@@ -2,20 +2,47 @@
 
 Rendering is pure (records in, text or dicts out). Each file carries its sha256,
 ``requires-python``, PEP 592 yank status, PEP 658/714 core metadata, and in JSON
-the PEP 700 ``size``, ``upload-time`` and the project's ``versions``.
+the PEP 700 ``size``, ``upload-time`` and the project's ``versions``. The same
+rendering serves the hub's operators (``/simple/``) and its mirror of third-party
+wheels (``/mirror/simple/``, issue #14): any record with these fields is listed.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from packaging.version import Version
 
 from ._errors import RequestRejected
-from ._storage import FileRecord
+
+
+class Listed(Protocol):
+    """What the index says about a file (an operator's ``FileRecord``, a ``MirrorRecord``)."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def upload_time(self) -> str: ...
+    @property
+    def requires_python(self) -> str | None: ...
+    @property
+    def yanked(self) -> bool: ...
+    @property
+    def yanked_reason(self) -> str | None: ...
+    @property
+    def metadata_sha256(self) -> str: ...
+    @property
+    def url_path(self) -> str: ...
+
 
 API_VERSION = "1.1"
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
@@ -89,21 +116,23 @@ def index_html(projects: Sequence[str]) -> str:
 # --- one project --------------------------------------------------------------------
 
 
-def project_json(project: str, files: Sequence[FileRecord]) -> dict[str, Any]:
-    """The PEP 691 project page (with PEP 700 fields)."""
+def project_json(project: str, files: Sequence[Listed], to_root: str = "../../"
+                 ) -> dict[str, Any]:
+    """The PEP 691 project page (with PEP 700 fields); ``to_root`` leads from the page to
+    the hub's root (file URLs are relative, so a proxy may serve the hub below a path)."""
     return {
         "meta": {"api-version": API_VERSION},
         "name": project,
         "versions": sorted({f.version for f in files}, key=Version),
-        "files": [_file_json(f) for f in files],
+        "files": [_file_json(f, to_root) for f in files],
     }
 
 
-def _file_json(record: FileRecord) -> dict[str, Any]:
+def _file_json(record: Listed, to_root: str) -> dict[str, Any]:
     metadata = {"sha256": record.metadata_sha256}
     return {
         "filename": record.filename,
-        "url": file_url(record),
+        "url": to_root + record.url_path,
         "hashes": {"sha256": record.sha256},
         "requires-python": record.requires_python,
         "yanked": (record.yanked_reason or True) if record.yanked else False,
@@ -114,14 +143,14 @@ def _file_json(record: FileRecord) -> dict[str, Any]:
     }
 
 
-def project_html(project: str, files: Sequence[FileRecord]) -> str:
+def project_html(project: str, files: Sequence[Listed], to_root: str = "../../") -> str:
     """The PEP 503 project page (with PEP 592, 658 and 714 attributes)."""
-    links = "\n".join(f"    {_anchor(f)}<br/>" for f in files)
+    links = "\n".join(f"    {_anchor(f, to_root)}<br/>" for f in files)
     return _page(f"Links for {project}", links)
 
 
-def _anchor(record: FileRecord) -> str:
-    attrs = [f'href="{html.escape(file_url(record))}#sha256={record.sha256}"']
+def _anchor(record: Listed, to_root: str) -> str:
+    attrs = [f'href="{html.escape(to_root + record.url_path)}#sha256={record.sha256}"']
     if record.requires_python:
         attrs.append(f'data-requires-python="{html.escape(record.requires_python)}"')
     if record.yanked:
@@ -131,14 +160,9 @@ def _anchor(record: FileRecord) -> str:
     return f"<a {' '.join(attrs)}>{html.escape(record.filename)}</a>"
 
 
-def file_path(record: FileRecord) -> str:
+def file_path(record: Listed) -> str:
     """The file's URL path relative to the hub's root."""
-    return f"files/{quote(record.project)}/{quote(record.filename)}"
-
-
-def file_url(record: FileRecord) -> str:
-    """The file's URL relative to its project page (``/simple/<project>/``)."""
-    return "../../" + file_path(record)
+    return record.url_path
 
 
 def _page(title: str, body: str) -> str:

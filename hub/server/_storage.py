@@ -5,6 +5,7 @@ Layout of the storage directory::
     hub.sqlite3                     file records and token hashes (an index: rebuildable)
     journal.jsonl                   every change, appended before its commit (_journal.py)
     files/<project>/<filename>      the wheels, by PEP 503 normalized project name
+    mirror/<project>/<filename>     mirrored third-party wheels (_mirror.py, issue #14)
     incoming/.tmp-<random>          uploads being received
     quarantine/<time>/...           what recovery could not explain (moved, never deleted)
     local-token, local-key          for same-machine clients (0600, _tokens.py)
@@ -29,20 +30,33 @@ import os
 import sqlite3
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 from packaging.utils import InvalidWheelFilename
 from packaging.version import InvalidVersion, Version
 
-from .._dist import ReleaseKey, WheelInfo, release_key
+from .._dist import ReleaseKey, WheelInfo, inspect_wheel, release_key
 from .._exceptions import CorruptDatabase, StorageError
 from .._operator import normalize_name
-from ._errors import FileExistsConflict
-from ._journal import JOURNAL_FILE, Event, FileAdded, Journal, TokenAdded, TokenRevoked, YankSet
+from ._errors import FileExistsConflict, NameTaken
+from ._journal import (
+    JOURNAL_FILE,
+    Event,
+    FileAdded,
+    Journal,
+    JournalState,
+    TokenAdded,
+    TokenRevoked,
+    YankSet,
+)
+
+if TYPE_CHECKING:
+    from ._mirror import Mirror
 
 logger = logging.getLogger("hub.server")
 T = TypeVar("T")
@@ -69,6 +83,18 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_by_project ON files (project);
 CREATE TABLE IF NOT EXISTS tokens (sha256 TEXT PRIMARY KEY, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mirror_files (
+    filename TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    upload_time TEXT NOT NULL,
+    requires_python TEXT,
+    metadata BLOB NOT NULL,
+    metadata_sha256 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mirror_files_by_project ON mirror_files (project);
 """
 # Columns added after the first release, migrated in place: (table, column, declaration).
 _ADDED_COLUMNS = (
@@ -111,6 +137,11 @@ class FileRecord:
     metadata_sha256: str
     yanked: bool
     yanked_reason: str | None
+
+    @property
+    def url_path(self) -> str:
+        """The file's URL path below the hub's root."""
+        return f"files/{quote(self.project)}/{quote(self.filename)}"
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> FileRecord:
@@ -196,19 +227,21 @@ class Storage:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.files_dir = self.root / "files"
+        self.mirror_dir = self.root / "mirror"
         self.incoming_dir = self.root / "incoming"
         self.quarantine_dir = self.root / "quarantine"
         self.db_path = self.root / "hub.sqlite3"
         self.journal = Journal(self.root / JOURNAL_FILE)
         self._reported: set[str] = set()  # damaged rows already logged
         try:
-            for folder in (self.files_dir, self.incoming_dir):
+            for folder in (self.files_dir, self.mirror_dir, self.incoming_dir):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot use {self.root} as the hub's storage: "
                                f"{exc.strerror or exc}; pass a folder you can write to "
                                "(--storage) or fix its permissions", self.root) from None
         self._files_real = self.files_dir.resolve()
+        self.mirror_real = self.mirror_dir.resolve()
         self._open_database()
 
     def _open_database(self) -> None:
@@ -226,6 +259,19 @@ class Storage:
                                "make the storage folder writable", self.root) from None
         except sqlite3.DatabaseError as exc:
             raise CorruptDatabase(self.root, str(exc)) from None
+
+    @contextlib.contextmanager
+    def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection; with ``write``, inside SQLite's write lock (``BEGIN IMMEDIATE``)."""
+        with self._connect(write) as db:
+            yield db
+
+    @property
+    def mirror(self) -> Mirror:
+        """The mirrored third-party wheels kept beside the operators (issue #14)."""
+        from ._mirror import Mirror
+
+        return Mirror(self)
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -261,7 +307,7 @@ class Storage:
         beside ``upop-1.0-...``), leaving the temp file to the caller.
         """
         with self._connect(write=True) as db:
-            if not self._is_new(db, info):
+            if not self.is_new(db, info):
                 temp.unlink(missing_ok=True)
                 return False
             final = self.path_of(info.name, info.filename)
@@ -269,25 +315,29 @@ class Storage:
                 raise FileExistsConflict(info.filename, unexplained=True)
             final.parent.mkdir(exist_ok=True)
             os.replace(temp, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
             upload_time = utc_now()
             self.journal.append(FileAdded(info.name, info.filename, info.sha256, upload_time))
-            _insert(db, info, upload_time)
+            insert_row(db, info, upload_time)
         return True
 
     def index(self, info: WheelInfo, upload_time: str, yank: YankSet | None,
               journal: bool) -> None:
         """Record a file already in place (recovery), journaling it when ``journal``."""
         with self._connect(write=True) as db:
-            if not self._is_new(db, info):
+            if not self.is_new(db, info):
                 return
             if journal:
                 self.journal.append(FileAdded(info.name, info.filename, info.sha256,
                                               upload_time))
-            _insert(db, info, upload_time, yank)
+            insert_row(db, info, upload_time, yank)
 
-    def _is_new(self, db: sqlite3.Connection, info: WheelInfo) -> bool:
-        """False for the same bytes under the same name; FileExistsConflict for a clash."""
+    def is_new(self, db: sqlite3.Connection, info: WheelInfo) -> bool:
+        """False for the same bytes under the same name; FileExistsConflict for a clash,
+        NameTaken for a name the mirror holds."""
+        if db.execute("SELECT 1 FROM mirror_files WHERE project = ? LIMIT 1",
+                      (info.name,)).fetchone():
+            raise NameTaken(info.name, mirrored=True)
         rows = db.execute("SELECT filename, sha256 FROM files WHERE project = ?",
                           (info.name,)).fetchall()
         same = [r for r in rows if r["filename"] == info.filename]
@@ -332,13 +382,23 @@ class Storage:
 
     def path_of(self, project: str, filename: str) -> Path:
         """Where a file lives; refuses any name, or symbolic link, that leaves the folder."""
-        folder = self._project_dir(project)
-        path = folder / filename
-        inside = path.resolve().parent == self._files_real / project  # no link followed
-        if not inside or filename in ("", ".", "..") or filename.startswith(TEMP_PREFIX):
-            raise ValueError(f"{filename!r} is not a file inside project {project!r} of the "
-                             "storage (the hub never follows links out of it)")
-        return path
+        return contained(self.files_dir, self._files_real, project, filename)
+
+    # the storage as one *area* of files with rows (recovery and the check walk each area:
+    # this one and the mirror, _mirror.Mirror)
+    @property
+    def folder(self) -> Path:
+        return self.files_dir
+
+    @staticmethod
+    def inspect(path: Path) -> WheelInfo:
+        """Validate a file of this area (an operator wheel)."""
+        return inspect_wheel(path)
+
+    @staticmethod
+    def journaled(state: JournalState) -> Mapping[tuple[str, str], FileAdded]:
+        """The journal's file events of this area."""
+        return state.files
 
     def set_yanked(self, project: str, version: str, yanked: bool, reason: str = "") -> int:
         """Yank (or unyank) every file of a version; returns how many files changed."""
@@ -351,10 +411,6 @@ class Storage:
                 self.journal.append(YankSet(project, version, yanked, reason_or_none, utc_now()))
         return cursor.rowcount
 
-    def _project_dir(self, project: str) -> Path:
-        if not _is_project_name(project):
-            raise ValueError(f"{project!r} is not a normalized project name")
-        return self.files_dir / project
 
     # --- tokens ---------------------------------------------------------------------
 
@@ -455,12 +511,25 @@ class Storage:
         return data.decode("utf-8", "replace"), size
 
 
+def contained(folder: Path, real: Path, project: str, filename: str) -> Path:
+    """``folder/project/filename``, refused (ValueError) when a name or a symbolic link
+    would leave ``folder`` (whose resolved path is ``real``)."""
+    if not _is_project_name(project):
+        raise ValueError(f"{project!r} is not a normalized project name")
+    path = folder / project / filename
+    inside = path.resolve().parent == real / project  # no link followed
+    if not inside or filename in ("", ".", "..") or filename.startswith(TEMP_PREFIX):
+        raise ValueError(f"{filename!r} is not a file inside project {project!r} of the "
+                         "storage (the hub never follows links out of it)")
+    return path
+
+
 def token_hash(token: str) -> str:
     """Tokens are 256-bit random strings, so a plain sha256 is a safe hash for them."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _insert(db: sqlite3.Connection, info: WheelInfo, upload_time: str,
+def insert_row(db: sqlite3.Connection, info: WheelInfo, upload_time: str,
             yank: YankSet | None = None) -> None:
     yanked, reason = (yank.yanked, yank.reason) if yank else (False, None)
     row = (
@@ -526,7 +595,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
-from skimage import data
 from support.cluster import BARE_VENV, Cluster, run_driver
 from support.driver_venv import driver_venv
+from support.drivers import IMAGES, nearest_are_originals, write_pictures
 from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
 from support.index import Index, serve_index
@@ -33,7 +32,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.server, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = [ROOT / "operators/image-decode", ROOT / "operators/image-embed",
              *(ROOT / "tests/operators" / n for n in ("conflict-a", "conflict-b", "dep"))]
-PICTURES = ("chelsea", "coffee", "astronaut", "rocket", "camera")
 
 
 @pytest.fixture
@@ -55,12 +53,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory, hub: HubServer) -> dict[str, Any]:
     """The driver venv, its settings, and pictures with resized copies on disk."""
-    pictures = tmp_path_factory.mktemp("pictures")
-    for name in PICTURES:
-        image = getattr(data, name)()
-        Image.fromarray(image).save(pictures / f"{name}.png")
-        half = Image.fromarray(image).resize((image.shape[1] // 2, image.shape[0] // 2))
-        half.save(pictures / f"{name}-half.png")
+    pictures = write_pictures(tmp_path_factory.mktemp("pictures"))
     cache = tmp_path_factory.mktemp("driver-cache")
     env = {"HUB_URL": hub.url, "HUB_CACHE_DIR": str(cache), "HUB_CONFIG": str(cache / "none")}
     return {"python": driver_venv(), "pictures": pictures, "env": env}
@@ -72,35 +65,6 @@ def drive(cluster: Cluster, work: dict[str, Any], source: str, folder: Path,
                       python=work["python"], args=args, timeout=900)
 
 
-IMAGES = '''
-import json, pathlib, sys
-import ray
-from hub import ops
-from hub.pipeline import DataCollection
-from runtime_env import stage_runtime_env
-
-ray.init(address=sys.argv[1], log_to_driver=False)
-files = sorted(pathlib.Path(sys.argv[2]).glob("*.png"))
-decode, embed = ops.image_decode(), ops.image_embed()   # not installed: from the hub
-on_bare = dict(backend="ray", num_cpus=0.5, resources={"bare": 1}, progress=False)
-vectors = (DataCollection([f.read_bytes() for f in files])
-           .map(decode, **on_bare)
-           .map(embed, num_worker=1, **on_bare)
-           .to_list())
-
-@ray.remote(num_cpus=0.5, resources={"bare": 1})
-def inspect():
-    import importlib.metadata as md, os, sys, torch
-    names = sorted(d.metadata["Name"].lower() for d in md.distributions())
-    return {"torch": str(torch.__version__), "prefix": sys.prefix, "names": names,
-            "created": os.stat(os.path.join(sys.prefix, "pyvenv.cfg")).st_mtime_ns}
-
-env = stage_runtime_env(embed.spec)  # what the embed stage asked for: Ray reuses that env
-node = ray.get(inspect.options(runtime_env=env).remote())
-local = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "PIL", "opshub_image_embed"))
-print(json.dumps({"files": [f.stem for f in files], "vectors": [v.tolist() for v in vectors],
-                  "env": env, "node": node, "driver_imported": local}))
-'''
 
 
 def test_image_decode_then_embed_on_the_bare_node_from_an_opshub_only_driver(
@@ -127,11 +91,7 @@ def test_image_decode_then_embed_on_the_bare_node_from_an_opshub_only_driver(
     if os.environ.get("PIP_FIND_LINKS"):
         assert os.environ["PIP_FIND_LINKS"].split()[0] in spec["install_options"]
 
-    # resized copies embed nearest their originals
-    by_name = dict(zip(first["files"], np.asarray(first["vectors"])))
-    originals = np.stack([by_name[n] for n in PICTURES])
-    copies = np.stack([by_name[f"{n}-half"] for n in PICTURES])
-    assert list((copies @ originals.T).argmax(axis=1)) == list(range(len(PICTURES)))
+    assert nearest_are_originals(first["files"], first["vectors"])  # resized copies
 
     second = drive(cluster, work, IMAGES, tmp_path / "second", None, str(work["pictures"]))
     assert second["node"]["prefix"] == node["prefix"]

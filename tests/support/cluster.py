@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,12 @@ def _wait_gone(cluster: Cluster, seconds: float) -> bool:
     return False
 
 
-def start_cluster(bare_python: Path) -> Cluster:
-    """Head (this venv, 1 CPU) plus a bare node (resource ``bare``), token auth disabled."""
+def start_cluster(bare_python: Path, node_env: Mapping[str, str] | None = None) -> Cluster:
+    """Head (this venv, 1 CPU) plus a bare node (resource ``bare``), token auth disabled.
+
+    ``node_env``: variables for the bare node's `ray start` only (its workers and the envs
+    they build see them), e.g. an index that is down and HUB_OFFLINE for an air-gapped node.
+    """
     port = free_port()
     temps = [Path(tempfile.mkdtemp(prefix="oh-", dir="/tmp")) for _ in range(2)]
     cluster = Cluster(f"127.0.0.1:{port}", temps)
@@ -112,7 +117,7 @@ def start_cluster(bare_python: Path) -> Cluster:
     try:
         cluster.starters.append(_spawn(head, env, temps[0]))
         _wait_nodes(cluster, 1)  # the node needs the head's GCS
-        cluster.starters.append(_spawn(node, env, temps[1]))
+        cluster.starters.append(_spawn(node, {**env, **(node_env or {})}, temps[1]))
         _wait_nodes(cluster, 2)
     except BaseException:
         cluster.stop()

@@ -1,0 +1,131 @@
+"""`hub bundle` and `hub import` (issue #14): operators and their mirror across an air gap.
+
+The connected side: a hub with an operator, mirrored from a local upstream index
+(support.upstream), bundled once for the module. The air-gapped side: an empty hub
+and a machine whose pip and uv point at a dead port (support.airgap), HUB_OFFLINE=1.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from server.helpers import AppServer
+from support.airgap import dead_index_env
+from support.hub_server import start_hub_server
+from support.upstream import OPERATOR, connected_env, hub, operator, upstream
+from uv import find_uv_bin
+
+from hub.server import Storage, create_token
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The bundle of the operator, made on the connected side after `hub mirror`."""
+    root = tmp_path_factory.mktemp("connected")
+    server = start_hub_server(root / "storage")
+    try:
+        with upstream(root / "upstream") as index:
+            env = connected_env(server.url, server.token, index, root / "cache")
+            assert hub(["publish", str(operator(root / "operator"))], env).returncode == 0
+            too_early = hub(["bundle", OPERATOR, "-o", str(root / "early.bundle")], env)
+            assert too_early.returncode == 1 and "run `hub mirror mirrorop --python 3." in \
+                too_early.stderr.strip().splitlines()[-1]
+            assert hub(["mirror", OPERATOR], env).returncode == 0
+            done = hub(["bundle", OPERATOR, "-o", str(root / "ops.bundle")], env)
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.startswith(f"wrote {root / 'ops.bundle'}: 1 operator wheel(s) "
+                                          "and 8 mirrored wheel(s)")
+        yield root / "ops.bundle"
+    finally:
+        server.stop()
+
+
+def _air_gapped(tmp_path: Path, hub_url: str, token: str) -> dict[str, str]:
+    return {**dead_index_env(tmp_path / "dead"), "HUB_URL": hub_url, "HUB_TOKEN": token,
+            "HUB_OFFLINE": "1", "HUB_CACHE_DIR": str(tmp_path / "cache"),
+            "HUB_CONFIG": str(tmp_path / "none"), "PATH": "/usr/bin:/bin"}
+
+
+def test_bundle_imported_into_an_empty_hub_installs_with_the_hub_as_the_only_index(
+        bundle: Path, tmp_path: Path) -> None:
+    with AppServer(tmp_path / "storage") as empty:
+        env = _air_gapped(tmp_path, empty.url, empty.token)
+        done = hub(["import", str(bundle)], env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("imported 1 operator wheel(s) and 8 mirrored wheel(s)")
+        again = hub(["import", str(bundle)], env)
+        assert again.stdout.strip().endswith("9 already there")  # importing twice: a no-op
+
+        venv = tmp_path / "venv"
+        subprocess.run([find_uv_bin(), "venv", "-q", str(venv)], check=True)
+        installed = hub(["install", OPERATOR, "--python", str(venv / "bin" / "python")], env)
+        assert installed.returncode == 0, installed.stderr
+        listed = subprocess.run([find_uv_bin(), "pip", "list", "--python", str(venv / "bin" /
+                                 "python"), "--format", "json"], capture_output=True, text=True,
+                                check=True).stdout
+        assert {p["name"] for p in json.loads(listed)} == {OPERATOR, "alpha", "beta", "gamma"}
+        locked = hub(["lock", OPERATOR], env)  # locks resolve against the hub alone too
+        assert locked.returncode == 0, locked.stderr
+        assert locked.stdout.split() == ["alpha==1.0", "beta==2.0", "gamma==0.5"]
+    assert hub(["admin", "check", "--storage", str(tmp_path / "storage")], env).returncode == 0
+
+
+def _state(storage: Path) -> tuple[list[str], bytes, list[str]]:
+    files = sorted(str(p.relative_to(storage)) for folder in ("files", "mirror", "incoming")
+                   for p in (storage / folder).rglob("*"))
+    store = Storage(storage)
+    rows = [f.filename for f in store.files()] + [f.filename for f in store.mirror.files()]
+    return files, (storage / "journal.jsonl").read_bytes(), rows
+
+
+def _altered(bundle: Path, tmp_path: Path, where: str) -> Path:
+    data = bytearray(bundle.read_bytes())
+    with tarfile.open(bundle) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    big = members["mirror/uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"]
+    offset = {"a wheel": big.offset_data + big.size // 2,
+              "the manifest": members["manifest.json"].offset_data + 40,
+              "a tar header": big.offset + 120,  # its mode field
+              "the archive's own sum": members["SHA256"].offset_data + 5,
+              "the end padding": len(data) - 100}[where]
+    data[offset] = (data[offset] + 1) % 256
+    path = tmp_path / f"altered-{where.replace(' ', '-')}.bundle"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("where", ["a wheel", "the manifest", "a tar header",
+                                   "the archive's own sum", "the end padding"])
+def test_a_bundle_with_one_altered_byte_is_refused_whole_and_the_hub_is_unchanged(
+        bundle: Path, tmp_path: Path, where: str) -> None:
+    bad = _altered(bundle, tmp_path, where)
+    with AppServer(tmp_path / "storage") as target:
+        before = _state(tmp_path / "storage")
+        env = _air_gapped(tmp_path, target.url, target.token)
+        done = hub(["import", str(bad)], env)  # the client refuses before uploading
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines()[-1].startswith(
+            f"error: bundle {bad.name} is refused whole: ")
+        answer = requests.post(f"{target.url}/api/import", data=bad.read_bytes(), timeout=60,
+                               auth=("__token__", target.token))  # and so does the hub
+        assert answer.status_code == 400
+        assert answer.json()["error"].startswith("the uploaded bundle is refused whole: ")
+        assert _state(tmp_path / "storage") == before
+
+
+def test_importing_a_bundle_needs_a_token_for_every_project(bundle: Path, tmp_path: Path
+                                                             ) -> None:
+    with AppServer(tmp_path / "storage") as target:
+        scoped = create_token(target.app.state.storage, [OPERATOR])
+        done = hub(["import", str(bundle)], _air_gapped(tmp_path, target.url, scoped))
+        assert done.returncode == 1
+        assert "importing a bundle needs a token for every project" in done.stderr
+        assert Storage(tmp_path / "storage").mirror.files() == []
