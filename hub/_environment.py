@@ -50,9 +50,11 @@ def operator_entry_points(python: str) -> dict[str, list[str]]:
     return data
 
 
-def operators_in(python: str) -> set[Row]:
-    """The operators `hub list` shows in ``python``'s environment (empty without opshub)."""
-    out = subprocess.run([python, "-m", "hub", "list", "--json"], capture_output=True, check=False, text=True)
-    if out.returncode != 0:  # e.g. a bare Ray node env: install works, the diff is empty
-        return set()
+def operators_in(python: str) -> set[Row] | None:
+    """The operators `hub list` shows in ``python``'s environment; None when it cannot
+    list them there (no opshub in it, e.g. a bare Ray node's env: installs still work)."""
+    out = subprocess.run([python, "-m", "hub", "list", "--json"], capture_output=True,
+                         check=False, text=True)
+    if out.returncode != 0:
+        return None
     return {(r["name"], r["distribution"], r["version"]) for r in json.loads(out.stdout)}

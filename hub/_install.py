@@ -67,10 +67,20 @@ class Change:
     distributions: tuple[str, ...]
     added: tuple[Row, ...] = ()
     removed: tuple[Row, ...] = ()
+    listed: bool = True  # False: the environment has no opshub to list its operators
+
+    @classmethod
+    def between(cls, distributions: Sequence[str], before: set[Row] | None,
+                after: set[Row] | None) -> Change:
+        """The operators that appeared and disappeared between two listings."""
+        if before is None or after is None:
+            return cls(tuple(distributions), listed=False)
+        return cls(tuple(distributions), added=tuple(sorted(after - before)),
+                   removed=tuple(sorted(before - after)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"distributions": list(self.distributions), "added": _rows(self.added),
-                "removed": _rows(self.removed)}
+                "removed": _rows(self.removed), "listed": self.listed}
 
 
 def _rows(rows: Sequence[Row]) -> list[dict[str, str]]:
@@ -109,9 +119,7 @@ def install(
             raise
         raise NotMirrored(package, f"the environment of {python}", [w.project["name"] for w in
                           wanted], client.url, interpreter_flags(python)) from None
-    after = operators_in(python)
-    return Change(tuple(reqs), added=tuple(sorted(after - before)),
-                  removed=tuple(sorted(before - after)))
+    return Change.between(reqs, before, operators_in(python))
 
 
 def resolve_requirement(text: str, client: HubClient) -> Wanted:
@@ -255,11 +263,10 @@ def uninstall(names: Sequence[str], *, python: str | None = None,
     """Uninstall operator distributions named by distribution, entry-point or operator name."""
     python = interpreter(python)
     before = operators_in(python)
-    dists = sorted({distribution_of(n, python, before) for n in names})
+    dists = sorted({distribution_of(n, python, before or set()) for n in names})
     command = uninstall_command(dists, python, installer or default_installer())
     run("uninstalling " + ", ".join(dists), command, echo=True)
-    after = operators_in(python)
-    return Change(tuple(dists), removed=tuple(sorted(before - after)))
+    return Change.between(dists, before, operators_in(python))
 
 
 def uninstall_command(dists: Sequence[str], python: str, installer: str) -> list[str]:

@@ -35,8 +35,8 @@ def install(requirements: tuple[str, ...], python: str | None, installer: str | 
         print_json(change.to_dict())
         return
     click.echo(f"installed {', '.join(change.distributions)}")
-    _print_rows("removed", change.removed, quiet=True)
-    _print_rows("added", change.added)
+    _print_rows("removed", change.removed, change.listed, quiet=True)
+    _print_rows("added", change.added, change.listed)
 
 
 @click.command("uninstall")
@@ -54,10 +54,15 @@ def uninstall(names: tuple[str, ...], python: str | None, installer: str | None,
         print_json(change.to_dict())
         return
     click.echo(f"uninstalled {', '.join(change.distributions)}")
-    _print_rows("removed", change.removed)
+    _print_rows("removed", change.removed, change.listed)
 
 
-def _print_rows(verb: str, rows: tuple[tuple[str, str, str], ...], quiet: bool = False) -> None:
+def _print_rows(verb: str, rows: tuple[tuple[str, str, str], ...], listed: bool,
+                quiet: bool = False) -> None:
+    if not listed:
+        if not quiet:
+            click.echo("(operators not listed: that environment has no opshub)")
+        return
     if not rows and not quiet:
         click.echo(f"no operators {verb}")
     for name, dist, version in rows:

@@ -68,6 +68,7 @@ def test_bundle_imported_into_an_empty_hub_installs_with_the_hub_as_the_only_ind
         subprocess.run([find_uv_bin(), "venv", "-q", str(venv)], check=True)
         installed = hub(["install", OPERATOR, "--python", str(venv / "bin" / "python")], env)
         assert installed.returncode == 0, installed.stderr
+        assert "(operators not listed: that environment has no opshub)" in installed.stdout
         listed = subprocess.run([find_uv_bin(), "pip", "list", "--python", str(venv / "bin" /
                                  "python"), "--format", "json"], capture_output=True, text=True,
                                 check=True).stdout
