@@ -28,6 +28,7 @@ from typing import Any
 import _goals as goals
 from _common import OPERATORS, ROOT, Section, row, target
 from _common import run as command
+from bench_remote_env import DRIVER  # the same measurement, side by side
 
 sys.path.insert(0, str(ROOT / "tests"))
 from support.airgap import build_wheels, dead_index_env
@@ -35,36 +36,6 @@ from support.cluster import bare_venv, run_driver, start_cluster
 from support.driver_venv import driver_venv
 from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
-
-DRIVER = '''
-import json, sys, time
-import ray
-from hub import ops
-from runtime_env import stage_runtime_env
-
-ray.init(address=sys.argv[1], log_to_driver=False)
-env = stage_runtime_env(ops.image_embed().spec,
-                        ray_options={"num_cpus": 0.5, "resources": {"bare": 1}})
-
-@ray.remote(num_cpus=0.5, resources={"bare": 1})
-def noop():
-    return 0
-
-@ray.remote(num_cpus=0.5, resources={"bare": 1})
-def torch_version():
-    import opshub_image_embed.model, torch
-    return str(torch.__version__)
-
-def timed(remote):
-    started = time.monotonic()
-    ray.get(remote.remote())
-    return time.monotonic() - started
-
-plain = timed(noop)                                  # a worker start, no env
-in_env = timed(noop.options(runtime_env=env))        # the same in the env, built first
-print(json.dumps({"use_s": in_env - plain, "plain_s": plain, "env": env,
-                  "torch": ray.get(torch_version.options(runtime_env=env).remote())}))
-'''
 
 
 def run(quick: bool, network: bool) -> Section:
