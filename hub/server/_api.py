@@ -61,7 +61,7 @@ def _version_info(group: list[FileRecord], url: FileUrl) -> dict[str, Any]:
         "operators": first.operators,
         "files": [
             {"filename": f.filename, "url": url(f), "sha256": f.sha256, "size": f.size,
-             "upload_time": f.upload_time}
+             "upload_time": f.upload_time, "metadata_sha256": f.metadata_sha256}
             for f in group
         ],
     }

@@ -270,7 +270,7 @@ def _readme(store: Storage, files: Sequence[FileRecord], version: str | None
     if not version:
         return None
     wanted = _api.latest(files) if version == "latest" else [
-        f for f in files if f.version == _version(version)]
+        f for f in files if Version(f.version) == Version(_version(version))]
     if not wanted:
         return None
     found = store.readme(wanted[0].project, wanted[0].filename, MAX_METADATA_BYTES)

@@ -327,10 +327,13 @@ def _inspect(area: Area, path: Path, journaled: FileAdded | MirrorAdded | None) 
     lenient read when it breaks one (it was published before that rule, #11)."""
     try:
         return area.inspect(path)
-    except InvalidDistribution:
-        if not (isinstance(area, Storage) and journaled is not None
-                and file_sha256(path)[0] == journaled.sha256):
+    except InvalidDistribution as exc:
+        if not (isinstance(area, Storage) and journaled is not None):
             raise
+        digest = file_sha256(path)[0]
+        if digest != journaled.sha256:
+            raise InvalidDistribution(f"{exc}; and its sha256 {digest} is not the published "
+                                      f"one ({journaled.sha256}, per the journal)") from None
         return read_published(path, path.parent.name)
 
 
