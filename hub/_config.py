@@ -161,4 +161,28 @@ def _read_config(path: Path) -> dict[str, Any]:
     section = data.get("hub", {})
     if not isinstance(section, dict):
         raise ConfigError(f"config file {path}: [hub] must be a table")
+    for key, value in section.items():
+        _check_type(path, key, value)
     return section
+
+
+# Each key of the file's [hub] table (dashes or underscores) -> (accepts, what it must be).
+_TEXT = ((str,), "a string")
+_KEY_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "url": _TEXT, "token": _TEXT, "worker-url": _TEXT, "index-url": _TEXT,
+    "data-dir": ((str,), "a string (a folder path)"),
+    "cache-dir": ((str,), "a string (a folder path)"),
+    "lock-exclude-newer": ((str,), 'a string ("7 days" or a date)'),
+    **{key: ((list, str), "a list of strings") for key in _LISTS},
+    **{key: ((bool, str), "true or false") for key in _FLAGS},
+}
+
+
+def _check_type(path: Path, key: str, value: Any) -> None:
+    """One line naming the file, the key and the type it needs (#11: ``data_dir = 5`` gave
+    a TypeError traceback)."""
+    accepts, expected = _KEY_TYPES.get(key.replace("_", "-"), ((object,), ""))
+    items = value if isinstance(value, list) else []
+    if not isinstance(value, accepts) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"config file {path}: {key} = {value!r} must be {expected}; "
+                          "fix it in that file")

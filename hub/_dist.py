@@ -85,28 +85,100 @@ _CORRUPT = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotIm
 
 @dataclass(frozen=True)
 class ReleaseKey:
-    """What makes a wheel the same artifact as another, whatever its filename spelling.
+    """What a wheel competes with: the other files of its version an installer could take.
 
-    Two files conflict when their project, canonical version and build tag are equal
-    and their tag sets overlap (``py3-none-any`` and ``py2.py3-none-any`` would both
-    install on Python 3, so either could be what a user gets for that version).
+    Once a version has files, a new file for it is accepted only for environments none
+    of them serves (a Python, an OS, a CPU no file of the version installs on): where
+    two files could both install, installers pick one, preferring a build tag and then
+    the more specific tag, so ``upop-1.0-1-py3-none-any.whl`` or
+    ``upop-1.0-cp311-cp311-manylinux_2_28_x86_64.whl`` added beside
+    ``upop-1.0-py3-none-any.whl`` would silently change what ``pip install upop==1.0``
+    gets (#11). Adding a wheel for a new platform or Python stays possible.
     """
 
     project: str
     version: str  # canonical: 1.0, 1.0.0 and 01.0 are all "1"
-    build: tuple[int, str] | tuple[()]
     tags: frozenset[Tag]
 
     def conflicts_with(self, other: ReleaseKey) -> bool:
-        same = (self.project, self.version, self.build) == (other.project, other.version,
-                                                            other.build)
-        return same and bool(self.tags & other.tags)
+        same = (self.project, self.version) == (other.project, other.version)
+        return same and any(_share_an_environment(a, b) for a in self.tags for b in other.tags)
 
 
 def release_key(filename: str) -> ReleaseKey:
     """The :class:`ReleaseKey` of a wheel filename (one that :func:`check_filename` accepts)."""
-    name, version, build, tags = parse_wheel_filename(filename)
-    return ReleaseKey(normalize_name(name), canonicalize_version(version), build, tags)
+    name, version, _, tags = parse_wheel_filename(filename)
+    return ReleaseKey(normalize_name(name), canonicalize_version(version), tags)
+
+
+@dataclass(frozen=True)
+class _Serves:
+    """The environments one wheel tag installs in, coarsely (so never fewer than it does):
+    an implementation, a Python major and range of minors, an OS and CPUs (None: any).
+    Every manylinux tag is one glibc OS, whatever its glibc version."""
+
+    implementation: str | None
+    major: str | None
+    minors: tuple[int, int]  # inclusive
+    os: str | None
+    cpus: frozenset[str] | None
+
+
+_ANY_MINOR = (0, 10**6)
+_INTERPRETER = re.compile(r"([a-z]+)(\d)(\d*)\Z")
+_LINUX = re.compile(r"(manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+|"
+                    r"musllinux_\d+_\d+|linux)_(\w+)\Z")
+_MAC_CPUS = {"universal2": {"x86_64", "arm64"}, "intel": {"x86_64", "i386"},
+             "fat": {"i386", "ppc"}, "fat3": {"x86_64", "i386", "ppc"},
+             "fat64": {"x86_64", "ppc64"}, "fat32": {"i386", "ppc"},
+             "universal": {"x86_64", "i386", "ppc", "ppc64"}}
+_WINDOWS_CPUS = {"win32": "x86", "win_amd64": "x86_64", "win_arm64": "arm64"}
+
+
+def _serves(tag: Tag) -> _Serves:
+    found = _INTERPRETER.match(tag.interpreter)
+    if found is None:  # an unknown spelling: assume it installs anywhere
+        return _Serves(None, None, _ANY_MINOR, None, None)
+    implementation, major, minor = found.groups()
+    if not minor:
+        minors = _ANY_MINOR
+    elif implementation == "py" or tag.abi == "abi3":  # py38 and cp38-abi3: 3.8 and later
+        minors = (int(minor), _ANY_MINOR[1])
+    else:
+        minors = (int(minor), int(minor))
+    return _Serves(None if implementation == "py" else implementation, major, minors,
+                   *_platform(tag.platform))
+
+
+def _platform(platform: str) -> tuple[str | None, frozenset[str] | None]:
+    if platform == "any":
+        return None, None
+    linux = _LINUX.match(platform)
+    if linux:  # linux_* installs with either C library
+        libc = "linux" if platform.startswith("linux") else "musl" if platform.startswith(
+            "musl") else "glibc"
+        return libc, frozenset({linux.group(2)})
+    if platform.startswith("macosx_"):
+        cpu = platform.split("_", 3)[-1]
+        return "macos", frozenset(_MAC_CPUS.get(cpu, {cpu}))
+    if platform in _WINDOWS_CPUS:
+        return "windows", frozenset({_WINDOWS_CPUS[platform]})
+    return platform, None
+
+
+def _share_an_environment(a: Tag, b: Tag) -> bool:
+    """Whether some interpreter on some machine could install wheels of both tags."""
+    x, y = _serves(a), _serves(b)
+    return (_either_any_or_equal(x.implementation, y.implementation)
+            and _either_any_or_equal(x.major, y.major)
+            and max(x.minors[0], y.minors[0]) <= min(x.minors[1], y.minors[1])
+            and (x.os is None or y.os is None or x.os == y.os or "linux" in (x.os, y.os)
+                 and {x.os, y.os} <= {"linux", "glibc", "musl"})
+            and (x.cpus is None or y.cpus is None or bool(x.cpus & y.cpus)))
+
+
+def _either_any_or_equal(a: str | None, b: str | None) -> bool:
+    return a is None or b is None or a == b
 
 
 @dataclass(frozen=True)

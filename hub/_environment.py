@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from ._exceptions import HubError
 from ._tools import run
@@ -58,3 +59,40 @@ def operators_in(python: str) -> set[Row] | None:
     if out.returncode != 0:
         return None
     return {(r["name"], r["distribution"], r["version"]) for r in json.loads(out.stdout)}
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A distribution installed in an environment, as `hub install` checks it."""
+
+    name: str  # canonical
+    version: str
+    requires: tuple[str, ...]
+    metadata_sha256: str  # of its METADATA file: installers copy it from the wheel as is
+    direct: bool  # installed from a URL or a folder (PEP 610), not from an index
+
+
+# Runs in the target interpreter: stdlib only.
+_INSTALLED_SCRIPT = """
+import hashlib, json, re
+from importlib.metadata import distributions
+out = []
+for d in distributions():
+    path = getattr(d, "_path", None)
+    try:
+        meta = (path / "METADATA").read_bytes() if path is not None else b""
+    except OSError:
+        meta = b""
+    out.append({"name": re.sub(r"[-_.]+", "-", d.metadata["Name"] or "").lower(),
+                "version": d.version, "requires": d.requires or [],
+                "metadata_sha256": hashlib.sha256(meta).hexdigest(),
+                "direct": d.read_text("direct_url.json") is not None})
+print(json.dumps(out))
+"""
+
+
+def installed(python: str) -> dict[str, Installed]:
+    """Every distribution installed in ``python``'s environment, by canonical name."""
+    rows = json.loads(run("reading installed packages", [python, "-c", _INSTALLED_SCRIPT]).stdout)
+    return {r["name"]: Installed(r["name"], r["version"], tuple(r["requires"]),
+                                 r["metadata_sha256"], r["direct"]) for r in rows}

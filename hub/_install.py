@@ -232,16 +232,16 @@ def default_installer() -> str:
 
 def install_command(reqs: Sequence[str], index_url: str, python: str, installer: str,
                     third_party: str | None = None) -> list[str]:
-    """The uv or pip command that installs ``reqs`` from the hub, deps from ``third_party``
-    (offline: the hub's mirror) or else the default index."""
-    if installer == "uv":
-        default = ["--default-index", third_party] if third_party else []
-        return [_uv(), "pip", "install", "--python", python, "--index", index_url, *default,
-                "--index-strategy", "first-index", *reqs]
-    # pip has no index priority (pip#8606): the hub is the main index, the default one extra;
-    # `hub install` itself runs pip through _pip_install, which checks where names come from.
-    return [python, "-m", "pip", "install", "--index-url", index_url,
-            "--extra-index-url", third_party or _extra_index(), *reqs]
+    """The uv command that installs ``reqs`` from the hub (its first index: hub names come
+    from it only), deps from ``third_party`` (offline: the hub's mirror) or else the
+    default index. pip has no such command: with the hub and another index it takes a hub
+    name from either (pip#8606), so pip installs go through :mod:`hub._pip_install`."""
+    if installer != "uv":
+        raise ValueError(f"no single {installer} command installs from the hub safely; "
+                         "use hub._pip_install.pip_install")
+    default = ["--default-index", third_party] if third_party else []
+    return [_uv(), "pip", "install", "--python", python, "--index", index_url, *default,
+            "--index-strategy", "first-index", *reqs]
 
 
 def interpreter_flags(python: str) -> str:

@@ -11,7 +11,14 @@ file comes from, and then installs exactly those files:
 2. a hub name resolved from anywhere but the hub is pinned to the newest hub
    version its dependents accept, and pip resolves again; if pip still takes it
    elsewhere, or no hub version fits, the install is refused with one line;
-3. the install is the report's files, pinned ``==version`` with their sha256
+3. pip's report leaves out what is installed already, so every hub name the
+   resolution relies on but does not install (followed through the installed packages'
+   requirements) must be a file of the hub's: same version and METADATA; a foreign one
+   is refused with one line (#11: a ``confop 9.0`` from another index, already in the
+   environment, went unnoticed). Requirements count only when their markers hold in the
+   target environment, extras included (``confop>=2; extra == "full"`` does not bind a
+   plain install);
+4. the install is the report's files, pinned ``==version`` with their sha256
    (``--require-hashes --no-deps``), so nothing can change between the two runs.
 """
 
@@ -24,10 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ._environment import Installed, installed
 from ._exceptions import HubError
 from ._tools import run
 
@@ -46,6 +55,33 @@ class Planned:
     url: str
     sha256: str | None
     requires_dist: tuple[str, ...]
+    extras: tuple[str, ...]  # the extras it was requested with
+
+
+@dataclass(frozen=True)
+class Report:
+    """pip's installation report: the files it would install, and the target's markers."""
+
+    plan: list[Planned]
+    environment: dict[str, str]
+
+    def requirements(self, reqs: Sequence[str]) -> list[Requirement]:
+        """``reqs`` and the planned files' requirements whose markers hold here."""
+        found = [r for r in map(_parsed, reqs) if r and self.applies(r, ())]
+        for item in self.plan:
+            found += [r for r in map(_parsed, item.requires_dist)
+                      if r and self.applies(r, item.extras)]
+        return found
+
+    def applies(self, requirement: Requirement, extras: Sequence[str]) -> bool:
+        """Whether ``requirement`` of a package requested with ``extras`` binds here."""
+        if requirement.marker is None:
+            return True
+        try:
+            return any(requirement.marker.evaluate({**self.environment, "extra": extra})
+                       for extra in (*extras, ""))
+        except (UndefinedComparison, UndefinedEnvironmentName):
+            return True  # an odd marker: count it (stricter, never looser)
 
 
 def pip_install(reqs: Sequence[str], client: HubClient, python: str, extra_index: str) -> None:
@@ -54,16 +90,17 @@ def pip_install(reqs: Sequence[str], client: HubClient, python: str, extra_index
     pins: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="hub-pip-") as tmp:
         for _ in range(MAX_ROUNDS):
-            plan = _dry_run(reqs, client, python, extra_index, hub_names, pins, Path(tmp))
-            foreign = [p for p in plan if p.name in hub_names and not _from_hub(p, client)]
+            report = _dry_run(reqs, client, python, extra_index, hub_names, pins, Path(tmp))
+            foreign = [p for p in report.plan if p.name in hub_names and not _from_hub(p, client)]
             if not foreign:
                 break
-            pins |= _hub_pins(foreign, plan, reqs, client, pins)
+            pins |= _hub_pins(foreign, report, reqs, client, pins)
         else:
             raise _taken_elsewhere(foreign[0], client)
-        if plan:
+        _check_installed(report, reqs, hub_names, client, python)
+        if report.plan:
             lock = Path(tmp) / "lock.txt"
-            lock.write_text("".join(_locked(p) for p in plan), encoding="utf-8")
+            lock.write_text("".join(_locked(p) for p in report.plan), encoding="utf-8")
             run("installing " + ", ".join(reqs),
                 _pip(python, client, extra_index, "--no-deps", "--require-hashes", "-r",
                      str(lock)), echo=True)
@@ -75,7 +112,7 @@ def _pip(python: str, client: HubClient, extra_index: str, *args: str) -> list[s
 
 
 def _dry_run(reqs: Sequence[str], client: HubClient, python: str, extra_index: str,
-             hub_names: set[str], pins: Mapping[str, str], tmp: Path) -> list[Planned]:
+             hub_names: set[str], pins: Mapping[str, str], tmp: Path) -> Report:
     report, constraints = tmp / "report.json", tmp / "constraints.txt"
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())),
                            encoding="utf-8")
@@ -86,11 +123,12 @@ def _dry_run(reqs: Sequence[str], client: HubClient, python: str, extra_index: s
     return _read_report(report)
 
 
-def _read_report(path: Path) -> list[Planned]:
+def _read_report(path: Path) -> Report:
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
-        return [_planned(item) for item in data["install"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        environment = {str(k): str(v) for k, v in data["environment"].items()}
+        return Report([_planned(item) for item in data["install"]], environment)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise HubError(f"pip's installation report {path} is unreadable ({exc}); pip 22.2 "
                        "or newer is needed for `--installer pip` — upgrade pip in that "
                        "environment, or use --installer uv") from None
@@ -100,46 +138,82 @@ def _planned(item: dict[str, Any]) -> Planned:
     info, meta = item["download_info"], item["metadata"]
     hashes = info.get("archive_info", {}).get("hashes", {})
     return Planned(canonicalize_name(meta["name"]), str(meta["version"]), str(info["url"]),
-                   hashes.get("sha256"), tuple(meta.get("requires_dist") or ()))
+                   hashes.get("sha256"), tuple(meta.get("requires_dist") or ()),
+                   tuple(item.get("requested_extras") or ()))
 
 
 def _from_hub(planned: Planned, client: HubClient) -> bool:
     return planned.url.startswith(client.url + "/")
 
 
-def _hub_pins(foreign: Sequence[Planned], plan: Sequence[Planned], reqs: Sequence[str],
+def _hub_pins(foreign: Sequence[Planned], report: Report, reqs: Sequence[str],
               client: HubClient, pins: Mapping[str, str]) -> dict[str, str]:
     """For each hub name pip took elsewhere: the newest hub version its dependents accept."""
     new: dict[str, str] = {}
     for planned in foreign:
         if planned.name in pins:  # pinned already, and pip still took it elsewhere
             raise _taken_elsewhere(planned, client)
-        new[planned.name] = _hub_version(planned, plan, reqs, client)
+        new[planned.name] = _hub_version(planned, report, reqs, client)
     return new
 
 
-def _hub_version(planned: Planned, plan: Sequence[Planned], reqs: Sequence[str],
+def _hub_version(planned: Planned, report: Report, reqs: Sequence[str],
                  client: HubClient) -> str:
-    wanted = [r for r in (*reqs, *(d for p in plan for d in p.requires_dist))
-              if _names(r, planned.name)]
-    specifiers = [Requirement(r).specifier for r in wanted]
+    wanted = [r for r in report.requirements(reqs) if canonicalize_name(r.name) == planned.name]
     versions = [str(v["version"]) for v in client.project(planned.name)["versions"]
                 if not v["yanked"]]
-    fitting = [v for v in versions if all(s.contains(v, prereleases=True) for s in specifiers)]
+    fitting = [v for v in versions
+               if all(r.specifier.contains(v, prereleases=True) for r in wanted)]
     if not fitting:
         raise HubError(
             f"pip would install {planned.name} {planned.version} from {planned.url}, but "
             f"{planned.name} is a project on the hub at {client.url} (versions "
-            f"{', '.join(versions) or 'none'}) and none fits {', '.join(wanted)}: refusing "
-            "(dependency confusion) — publish the version that is needed to the hub")
+            f"{', '.join(versions) or 'none'}) and none fits "
+            f"{', '.join(map(str, wanted))}: refusing (dependency confusion) — publish the "
+            "version that is needed to the hub")
     return max(fitting, key=_version_key)
 
 
-def _names(requirement: str, name: str) -> bool:
+def _check_installed(report: Report, reqs: Sequence[str], hub_names: set[str],
+                     client: HubClient, python: str) -> None:
+    """Every hub name the install relies on but pip leaves out (installed already) must
+    be the hub's own file; followed through the installed packages' requirements."""
+    present = installed(python)
+    planned = {p.name for p in report.plan}
+    queue = [(canonicalize_name(r.name), tuple(r.extras)) for r in report.requirements(reqs)]
+    seen: set[str] = set()
+    while queue:
+        name, extras = queue.pop()
+        if name in seen or name in planned or name not in present:
+            continue
+        seen.add(name)
+        dist = present[name]
+        if name in hub_names and not dist.direct:  # (a folder or URL install is deliberate)
+            _check_hub_file(dist, client, python)
+        queue += [(canonicalize_name(r.name), tuple(r.extras)) for r in map(_parsed, dist.requires)
+                  if r and report.applies(r, extras)]
+
+
+def _check_hub_file(dist: Installed, client: HubClient, python: str) -> None:
+    versions = client.project(dist.name)["versions"]
+    files = [f for v in versions if _version_key(str(v["version"])) == _version_key(dist.version)
+             for f in v["files"]]
+    if any(f.get("metadata_sha256") in (None, dist.metadata_sha256) for f in files):
+        return  # (None: a hub from before the API gave it; the version must do)
+    why = ("its METADATA is not that of any file of that version on the hub" if files
+           else f"the hub has {', '.join(str(v['version']) for v in versions) or 'no version'}")
+    raise HubError(
+        f"{dist.name} {dist.version} is installed in {python} but is not the hub's "
+        f"{dist.name} ({why}): refusing (dependency confusion: it came from another index) "
+        f"— uninstall it (`{python} -m pip uninstall {dist.name}`) and run `hub install` "
+        "again, which takes it from the hub at " + client.url)
+
+
+def _parsed(requirement: str) -> Requirement | None:
     try:
-        return canonicalize_name(Requirement(requirement).name) == name
+        return Requirement(requirement)
     except InvalidRequirement:
-        return False
+        return None
 
 
 def _version_key(version: str) -> Version:

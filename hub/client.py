@@ -161,11 +161,12 @@ class HubClient:
                             {"projects": list}, "/simple/")
         return [self._expect(p, {"name": str}, "/simple/")["name"] for p in data["projects"]]
 
-    def project(self, name: str) -> dict[str, Any]:
-        """Everything the hub knows about a project; :class:`ProjectNotFound` if nothing."""
+    def project(self, name: str, readme: str | None = None) -> dict[str, Any]:
+        """Everything the hub knows about a project, with the README of version ``readme``
+        ("latest" for the newest); :class:`ProjectNotFound` if nothing."""
         path = f"/api/projects/{quote(name)}"
         try:
-            data = self._json("GET", path)
+            data = self._json("GET", path, params={"readme": readme} if readme else None)
         except HubResponseError as exc:
             if exc.status == 404:
                 raise ProjectNotFound(name, self.url) from None

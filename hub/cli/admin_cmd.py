@@ -23,7 +23,8 @@ def check(storage: Path | None, as_json: bool) -> None:
     """Verify every file against its record and sha256, and report; change nothing.
 
     Exits 1 when anything is wrong (a file missing or changed, a file without a
-    record, a symbolic link, a damaged row or database).
+    record, a folder or a symbolic link inside files/, a damaged row or database), or
+    when the folder is not a hub's storage. Safe beside a running `hub serve`.
     """
     from ..server import check as check_storage
 
@@ -44,9 +45,15 @@ def check(storage: Path | None, as_json: bool) -> None:
 @STORAGE_OPTION
 def recover(storage: Path | None) -> None:
     """Do what `hub serve` does at start: rebuild a lost or damaged database from files/
-    and the journal, re-index or quarantine unexplained files (nothing is deleted)."""
-    from ..server import recover as recover_storage
+    and the journal, re-index or quarantine unexplained files (nothing is deleted).
 
-    _, report = recover_storage(storage or default_storage())
+    Refused while a `hub serve` runs on the storage (stop it first).
+    """
+    from ..server import recover as recover_storage
+    from ..server import storage_lock
+
+    root = storage or default_storage()
+    with storage_lock(root, "hub admin recover"):
+        _, report = recover_storage(root)
     for line in report.lines() or ["recovery: the storage was consistent; nothing to do"]:
         click.echo(line)

@@ -37,11 +37,14 @@ def info(name: str, as_json: bool) -> None:
     from ..client import HubClient
 
     name, _, wanted = name.partition("==")
-    project = find_project(name.strip(), HubClient.from_settings())
+    client = HubClient.from_settings()
+    found = find_project(name.strip(), client)
+    version = _pick(found, wanted.strip() or found["latest"])["version"]
+    project = client.project(found["name"], readme=version)  # with that version's README
     if as_json:
         print_json(project)
         return
-    _print_version(project, _pick(project, wanted.strip() or project["latest"]))
+    _print_version(project, _pick(project, version))
 
 
 def _pick(project: dict[str, Any], version: str) -> dict[str, Any]:

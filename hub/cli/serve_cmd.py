@@ -46,17 +46,25 @@ def serve(host: str, port: int, storage: Path | None, max_upload_size: int,
 
     At start the storage is recovered (a lost or damaged database is rebuilt from
     files/ and the journal; nothing is deleted) and each finding printed on stderr.
+    One hub serves a storage at a time: it holds the storage's lock while it runs.
     """
+    from ..server import storage_lock
+
+    _check_free(host, port)
+    storage = storage or default_storage()
+    with storage_lock(storage, "hub serve"):  # no second hub, no recovery under this one
+        _serve(host, port, storage, max_upload_bytes=max_upload_size * 1024 * 1024,
+               max_mirror_bytes=max_mirror_size * 1024 * 1024,
+               max_import_bytes=max_import_size * 1024**3)
+
+
+def _serve(host: str, port: int, storage: Path, **limits: int) -> None:
     import uvicorn
 
     from ..server import create_app
 
-    _check_free(host, port)
     data_dir = load_settings().data_dir
-    storage = storage or default_storage()
-    app = create_app(storage, max_upload_bytes=max_upload_size * 1024 * 1024,
-                     max_mirror_bytes=max_mirror_size * 1024 * 1024,
-                     max_import_bytes=max_import_size * 1024**3, local_port=port or None)
+    app = create_app(storage, local_port=port or None, **limits)
     for line in app.state.recovery.lines():
         click.echo(line, err=True)
     _first_token(app.state.storage)

@@ -52,9 +52,17 @@ def list_tokens(storage: Path | None, as_json: bool) -> None:
 @click.argument("prefix")
 @STORAGE_OPTION
 def revoke(prefix: str, storage: Path | None) -> None:
-    """Revoke the token with PREFIX (as `hub token list` shows it) or the whole token."""
+    """Revoke the token with PREFIX (as `hub token list` shows it) or the whole token.
+
+    Revoking the local token (the one `hub serve` wrote to local-token) writes a new one
+    there, so clients on this machine keep working.
+    """
     from ..server import Storage, revoke_token
 
-    record = revoke_token(Storage(storage or default_storage()), prefix)
+    revoked = revoke_token(Storage(storage or default_storage()), prefix)
+    record = revoked.record
     click.echo(f"revoked token {record.prefix or prefix} (created {record.created}, for "
                f"{record.scope}); it no longer uploads or yanks")
+    if revoked.new_local_token:
+        click.echo(f"it was the local token: wrote a new one to {revoked.new_local_token} "
+                   "for clients on this machine (delete that file to have none)")

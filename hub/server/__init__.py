@@ -12,8 +12,10 @@ from ._app import DEFAULT_MAX_UPLOAD_BYTES, create_app
 from ._errors import FileExistsConflict, RequestRejected
 from ._recovery import CheckReport, RecoveryReport, check, recover
 from ._storage import FileRecord, Storage, TokenRecord
+from ._storage_lock import storage_lock
 from ._tokens import (
     LOCAL_TOKEN_FILE,
+    Revoked,
     check_token,
     create_token,
     find_token,
@@ -29,6 +31,7 @@ __all__ = [
     "FileRecord",
     "RecoveryReport",
     "RequestRejected",
+    "Revoked",
     "Storage",
     "TokenRecord",
     "check",
@@ -38,5 +41,6 @@ __all__ = [
     "find_token",
     "recover",
     "revoke_token",
+    "storage_lock",
     "write_local_token",
 ]

@@ -34,13 +34,16 @@ def latest(files: Sequence[FileRecord]) -> list[FileRecord]:
     return next((v for v in versions if not v[0].yanked), versions[0])
 
 
-def project_info(project: str, files: Sequence[FileRecord], url: FileUrl) -> dict[str, Any]:
-    """``GET /api/projects/{name}``: every version with its operators, requirements, card."""
-    return {
-        "name": project,
-        "latest": latest(files)[0].version,
-        "versions": [_version_info(group, url) for group in versions_of(files)],
-    }
+def project_info(project: str, files: Sequence[FileRecord], url: FileUrl,
+                 readme: tuple[str, str] | None = None) -> dict[str, Any]:
+    """``GET /api/projects/{name}``: every version with its operators and requirements;
+    ``readme`` is (version, text): the one README the answer carries (issue 11: READMEs
+    are up to 1 MiB each, and `hub install` asks for projects on its way to pip)."""
+    versions = [_version_info(group, url) for group in versions_of(files)]
+    for info in versions:
+        if readme is not None and info["version"] == readme[0]:
+            info["readme"] = readme[1]
+    return {"name": project, "latest": latest(files)[0].version, "versions": versions}
 
 
 def _version_info(group: list[FileRecord], url: FileUrl) -> dict[str, Any]:
@@ -54,12 +57,11 @@ def _version_info(group: list[FileRecord], url: FileUrl) -> dict[str, Any]:
         "yanked": first.yanked,
         "yanked_reason": first.yanked_reason,
         "upload_time": min(f.upload_time for f in group),
-        "readme": first.readme,
         "readme_content_type": first.readme_content_type,
         "operators": first.operators,
         "files": [
             {"filename": f.filename, "url": url(f), "sha256": f.sha256, "size": f.size,
-             "upload_time": f.upload_time}
+             "upload_time": f.upload_time, "metadata_sha256": f.metadata_sha256}
             for f in group
         ],
     }

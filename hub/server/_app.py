@@ -24,6 +24,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from .. import _local_hub
+from .._dist import MAX_METADATA_BYTES
 from .._exceptions import HubError, StorageError
 from .._operator import normalize_name
 from . import _api, _simple, pages
@@ -32,7 +33,7 @@ from ._headers import SecurityHeaders
 from ._import import receive_bundle
 from ._mirror_upload import receive_mirrored, require_every_project
 from ._recovery import Area, recover
-from ._storage import Storage
+from ._storage import FileRecord, Storage
 from ._upload import authenticate, receive_upload, require_scope
 
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # PyPI's default per-file limit (100 MiB)
@@ -127,7 +128,7 @@ def simple_project(request: Request) -> Response:
     name = request.path_params["project"]
     if normalize_name(name) != name:
         return _redirect_to_project(request, name)
-    files = _storage(request).files(name)
+    files = _storage(request).listing(name)  # pip's hot path: never a README (issue 11)
     if not files:
         raise HTTPException(404, f"project {name!r} is not on this hub")
     return _project_page(request, name, files, "../../")
@@ -236,11 +237,11 @@ async def import_bundle(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    # async: answered on the event loop, without waiting for a worker thread (the
-    # readiness probe of tests and scripts); the count is one indexed query.
+    # The count is a database query: in the thread pool, never blocking the event loop
+    # (a locked or slow database would stall every request, issue 11).
     from .. import __version__
 
-    projects = _storage(request).projects()
+    projects = await run_in_threadpool(_storage(request).projects)
     return JSONResponse({"status": "ok", "version": __version__, "projects": len(projects)})
 
 
@@ -252,11 +253,28 @@ def search(request: Request) -> Response:
 
 def project_info(request: Request) -> Response:
     name = normalize_name(request.path_params["project"])
-    files = _storage(request).files(name)
+    store = _storage(request)
+    files = store.listing(name)  # no READMEs: `hub install` asks on its way to pip
     if not files:
         raise HTTPException(404, f"project {name!r} is not on this hub; try `hub search`")
     base = str(request.base_url).rstrip("/")
-    return JSONResponse(_api.project_info(name, files, lambda f: f"{base}/{_simple.file_path(f)}"))
+    readme = _readme(store, files, request.query_params.get("readme"))
+    return JSONResponse(_api.project_info(name, files, lambda f: f"{base}/{_simple.file_path(f)}",
+                                          readme))
+
+
+def _readme(store: Storage, files: Sequence[FileRecord], version: str | None
+            ) -> tuple[str, str] | None:
+    """(version, README) of ``?readme=VERSION`` ("latest": the newest), or None; a README
+    over the METADATA cap is "" (only hubs from before the cap stored one)."""
+    if not version:
+        return None
+    wanted = _api.latest(files) if version == "latest" else [
+        f for f in files if Version(f.version) == Version(_version(version))]
+    if not wanted:
+        return None
+    found = store.readme(wanted[0].project, wanted[0].filename, MAX_METADATA_BYTES)
+    return wanted[0].version, found[0] if found else ""
 
 
 def local_proof(request: Request) -> Response:

@@ -23,8 +23,8 @@ class FileExistsConflict(RequestRejected):
     """Raised when an upload would change a published release (versions are immutable).
 
     Either the filename holds different bytes, or ``existing`` is another file of the
-    same release (same project, canonical version, build tag and an overlapping tag),
-    or ``unexplained``: a file of that name lies in the storage without a record.
+    version that installs where this one would (:class:`hub._dist.ReleaseKey`), or
+    ``unexplained``: a file of that name lies in the storage without a record.
     """
 
     def __init__(self, filename: str, existing: str | None = None,
@@ -32,8 +32,10 @@ class FileExistsConflict(RequestRejected):
         self.filename = filename
         self.existing = existing
         if existing:
-            what = (f"{existing} already is that release (same version and tags); one "
-                    "release cannot hold two files for the same tags")
+            what = (f"{existing} already is that release where this file would install "
+                    "(an installer would pick one of the two, preferring a build tag or a "
+                    "more specific tag); a published version gets files only for "
+                    "environments none of its files serves")
         elif unexplained:
             what = ("a file of that name is in the hub's storage without a record; the "
                     "hub's admin should run `hub admin check`")

@@ -7,8 +7,9 @@
    (operators with :func:`inspect_wheel`, mirrored ones with :func:`inspect_mirrored`).
 3. Only then, in ONE write transaction: every release and name rule is checked against
    the hub as it is now (immutable releases, one name one kind), the new files are
-   renamed into place, journaled together and recorded; COMMIT. Any refusal before it
-   leaves the hub as it was (renamed files are put back and removed with the temps).
+   renamed into place, journaled together and recorded; COMMIT. Any refusal or failure
+   before the COMMIT, or of it, leaves the hub as it was (renamed files are put back and
+   removed with the temps).
 
 Files the hub already has with the same bytes are counted as already there, so
 importing a bundle twice is a no-op.
@@ -30,7 +31,7 @@ from .._exceptions import BundleError, InvalidDistribution
 from . import _mirror
 from ._journal import Event, FileAdded, MirrorAdded
 from ._mirror_upload import receive_to_file
-from ._storage import Storage, fsync_dir, insert_row, utc_now
+from ._storage import Storage, committing, insert_row, utc_now
 
 
 class ImportReport(TypedDict):
@@ -103,29 +104,23 @@ def _checked(entry: BundleFile, temp: Path) -> _Item:
 def _commit(store: Storage, items: list[_Item]) -> ImportReport:
     _check_kinds(items)
     report = ImportReport(operators=0, mirrored=0, already=0, bytes=0)
-    moved: list[tuple[Path, Path]] = []
     with store.connect(write=True) as db:
         new = [i for i in items if (store.is_new(db, i.info) if _operator(i)
                                     else _mirror.is_new(db, i.info))]
         report["already"] = len(items) - len(new)
-        try:
+        moves = [(item.temp, _final(store, item)) for item in new]
+        with committing(db, moves):  # any failure puts every file back
+            now = utc_now()
+            events: list[Event] = [_event(i, now) for i in new]
+            if events:
+                store.journal.append(*events)
             for item in new:
-                moved.append((item.temp, _place(store, item)))
-        except BaseException:
-            for temp, final in moved:
-                os.replace(final, temp)  # not committed: back where it came from
-            raise
-        now = utc_now()
-        events: list[Event] = [_event(i, now) for i in new]
-        if events:
-            store.journal.append(*events)
-        for item in new:
-            if _operator(item):
-                insert_row(db, item.info, now)
-            else:
-                _mirror.insert_row(db, item.info, item.entry["upload_time"] or now)
-            report["operators" if _operator(item) else "mirrored"] += 1
-            report["bytes"] += item.info.size
+                if _operator(item):
+                    insert_row(db, item.info, now)
+                else:
+                    _mirror.insert_row(db, item.info, item.entry["upload_time"] or now)
+                report["operators" if _operator(item) else "mirrored"] += 1
+                report["bytes"] += item.info.size
     return report
 
 
@@ -141,18 +136,17 @@ def _operator(item: _Item) -> bool:
     return item.entry["kind"] == "operator"
 
 
-def _place(store: Storage, item: _Item) -> Path:
+def _final(store: Storage, item: _Item) -> Path:
+    """Where a new file goes (refused when a file no row explains lies there), its temp
+    file fsynced first."""
     area = store if _operator(item) else store.mirror
     final = area.path_of(item.info.name, item.info.filename)
     if os.path.lexists(final):
         raise BundleError(f"the bundle is refused whole: {final.name} lies in the hub's "
                           "storage without a record (run `hub admin check`); nothing was "
                           "imported")
-    final.parent.mkdir(exist_ok=True)
     with open(item.temp, "rb") as written:
         os.fsync(written.fileno())
-    os.replace(item.temp, final)
-    fsync_dir(final.parent)
     return final
 
 

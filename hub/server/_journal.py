@@ -5,7 +5,8 @@ here, fsynced, inside the same write lock, so a database that is deleted, emptie
 damaged or rolled back to an older backup is rebuilt with nothing lost
 (:mod:`hub.server._recovery`). PyPI keeps such a journal too (Warehouse's
 ``journals`` table). Lines are appended only; a torn last line (a crash mid-write)
-and unreadable lines are skipped and counted.
+and unreadable lines are skipped and counted, and the next append starts on a line of
+its own, so a torn line never takes the next event with it.
 """
 
 from __future__ import annotations
@@ -91,10 +92,12 @@ class JournalState:
     exists: bool = False
 
     def apply(self, event: Event) -> None:
+        # A filename is journaled twice only when a commit failed after its line (its file
+        # was put back, nothing was published) and the upload came again: the last wins.
         if isinstance(event, FileAdded):
-            self.files.setdefault((event.project, event.filename), event)  # first one wins
+            self.files[(event.project, event.filename)] = event
         elif isinstance(event, MirrorAdded):
-            self.mirrored.setdefault((event.project, event.filename), event)
+            self.mirrored[(event.project, event.filename)] = event
         elif isinstance(event, YankSet):
             self.yanks[(event.project, event.version)] = event
         elif isinstance(event, TokenAdded):
@@ -112,9 +115,11 @@ class Journal:
     def append(self, *events: Event) -> None:
         """Write events as JSON lines and fsync them (call it inside the write lock)."""
         lines = "".join(json.dumps({"event": e.kind, **asdict(e)}) + "\n" for e in events)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, lines.encode("utf-8"))
+            if _torn(fd):  # a crash mid-write left half a line: end it, or it eats this one
+                lines = "\n" + lines
+            _write_all(fd, lines.encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -134,6 +139,17 @@ class Journal:
             else:
                 state.apply(event)
         return state
+
+
+def _torn(fd: int) -> bool:
+    """Whether the file does not end with a newline (it is not empty)."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:  # os.write may write less than asked (a full disk, a signal)
+        data = data[os.write(fd, data):]
 
 
 def _parse(line: bytes) -> Event | None:

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from .._dist import WheelInfo, inspect_mirrored
 from ._errors import FileExistsConflict, NameTaken
 from ._journal import JournalState, MirrorAdded, YankSet
-from ._storage import Storage, contained, decode_rows, fsync_dir, utc_now
+from ._storage import Storage, committing, contained, decode_rows, utc_now
 
 _COLUMNS = ("filename, project, version, sha256, size, upload_time, requires_python, "
             "metadata_sha256")
@@ -82,12 +82,11 @@ class Mirror:
             final = self.path_of(info.name, info.filename)
             if os.path.lexists(final):  # a file no row explains: never overwrite it
                 raise FileExistsConflict(info.filename, unexplained=True)
-            final.parent.mkdir(exist_ok=True)
-            os.replace(temp, final)
-            fsync_dir(final.parent)
-            when = upload_time or utc_now()
-            self.store.journal.append(MirrorAdded(info.name, info.filename, info.sha256, when))
-            insert_row(db, info, when)
+            with committing(db, [(temp, final)]):  # a failed commit publishes nothing
+                when = upload_time or utc_now()
+                self.store.journal.append(MirrorAdded(info.name, info.filename, info.sha256,
+                                                      when))
+                insert_row(db, info, when)
         return True
 
     def index(self, info: WheelInfo, upload_time: str, yank: YankSet | None,

@@ -2,13 +2,17 @@
 
 :func:`recover` runs at every `hub serve` start (and as `hub admin recover`):
 
-1. a damaged database is moved to ``quarantine/<time>/`` and a fresh one created;
+1. a damaged database is moved to ``quarantine/<time>/`` and a fresh one created (one
+   that is locked, read-only or unreadable is not damaged: one line, nothing moved);
 2. temporaries in ``incoming/`` are removed (the only files the hub ever deletes);
 3. tokens, revocations and yanks the journal holds and the database lacks are restored;
 4. each file in ``files/`` without a row is re-indexed from its own METADATA (upload
    time and yank state from the journal, else the file's modification time), or moved
-   to ``quarantine/`` when it is not a valid wheel of its folder's project; symbolic
-   links are reported, never followed; ``mirror/`` (issue #14) is walked the same way
+   to ``quarantine/`` when it is not a valid wheel of its folder's project. A file the
+   journal vouches for (same sha256) was published: when it breaks a rule newer than it,
+   it is read leniently (:mod:`hub.server._published`), never quarantined for that.
+   Folders inside a project's folder are moved to quarantine; symbolic links are
+   reported, never followed; ``mirror/`` (issue #14) is walked the same way
    with its own rule (a valid wheel of any project but a hub operator's, see
    :mod:`hub.server._mirror`), after ``files/``, so the hub's own operators keep their
    names;
@@ -17,7 +21,7 @@
 
 So a deleted, emptied, truncated or rolled-back database loses nothing (#11: the
 old start-up deleted every wheel without a row). :func:`check` verifies every row
-against its file and sha256 and changes nothing.
+against its file and sha256 and changes nothing (it opens the storage read-only).
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from ._journal import (
     YankSet,
 )
 from ._mirror import Mirror
+from ._published import read_published
 from ._storage import TEMP_PREFIX, Storage, token_hash
-from ._tokens import LOCAL_TOKEN_FILE
+from ._tokens import read_local_token
 
 
 class Area(Protocol):
@@ -172,11 +177,13 @@ def recover(root: Path) -> tuple[Storage, RecoveryReport]:
 
 
 def _open(root: Path, stamp: str, report: RecoveryReport) -> Storage:
-    """The storage, with a damaged database moved aside (kept, never deleted)."""
+    """The storage, with a damaged database moved aside (kept, never deleted). A database
+    that is locked, read-only or unreadable is not damaged: StorageError, nothing moved."""
     try:
         store = Storage(root)
         verdict = store.check_database()
         if verdict == "ok":
+            store.check_writable()
             return store
         error = verdict
     except CorruptDatabase as exc:
@@ -242,12 +249,11 @@ def _complete_journal(store: Storage, state: JournalState) -> int:
 
 def _restore_local_token(store: Storage, state: JournalState) -> bool:
     """The local-token file is a token this storage made: keep it valid after a loss."""
-    try:
-        token = (store.root / LOCAL_TOKEN_FILE).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+    token = read_local_token(store)
+    if token is None:
         return False
     digest = token_hash(token)
-    if not token or digest in state.revoked or store.token(digest) is not None:
+    if digest in state.revoked or store.token(digest) is not None:
         return False
     store.add_token(token)
     return True
@@ -268,9 +274,11 @@ def _reindex_files(store: Storage, state: JournalState, stamp: str,
 
 def _unindexed(area: Area, known: set[tuple[str, str]],
                report: RecoveryReport) -> list[Path]:
-    """Regular files under the area's folder without a row; symbolic links go to the
-    report."""
+    """Regular files under the area's folder without a row, and folders inside a project's
+    folder (the hub keeps only files there); symbolic links go to the report."""
     found: list[Path] = []
+    if not area.folder.is_dir():  # (a read-only check of a storage without it)
+        return found
     for folder in sorted(os.scandir(area.folder), key=lambda e: e.name):
         if folder.is_symlink():
             report.not_followed.append(Path(folder.path))
@@ -280,7 +288,7 @@ def _unindexed(area: Area, known: set[tuple[str, str]],
             for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
                 if entry.is_symlink():
                     report.not_followed.append(Path(entry.path))
-                elif entry.is_file() and (folder.name, entry.name) not in known:
+                elif entry.is_dir() or (folder.name, entry.name) not in known:
                     found.append(Path(entry.path))
     return found
 
@@ -288,13 +296,15 @@ def _unindexed(area: Area, known: set[tuple[str, str]],
 def _reindex(area: Area, path: Path, state: JournalState,
              report: RecoveryReport) -> str | None:
     """Index one row-less file; return why not (it then goes to quarantine)."""
+    if path.is_dir():
+        return "a folder inside a project's folder (the hub keeps only wheel files there)"
+    journaled = area.journaled(state).get((path.parent.name, path.name))
     try:
-        info = area.inspect(path)
+        info = _inspect(area, path, journaled)
     except InvalidDistribution as exc:
         return f"not a valid wheel ({exc})"
     if path.parent.name != info.name:
         return f"a wheel of project {info.name!r} in the folder of {path.parent.name!r}"
-    journaled = area.journaled(state).get((info.name, info.filename))
     if journaled and journaled.sha256 != info.sha256:
         return (f"its sha256 {info.sha256} is not the published one ({journaled.sha256}, "
                 "per the journal)")
@@ -310,6 +320,21 @@ def _reindex(area: Area, path: Path, state: JournalState,
     if journaled is None:
         report.unjournaled.append(info.filename)
     return None
+
+
+def _inspect(area: Area, path: Path, journaled: FileAdded | MirrorAdded | None) -> WheelInfo:
+    """Today's upload rules; for an operator file whose sha256 the journal recorded, a
+    lenient read when it breaks one (it was published before that rule, #11)."""
+    try:
+        return area.inspect(path)
+    except InvalidDistribution as exc:
+        if not (isinstance(area, Storage) and journaled is not None):
+            raise
+        digest = file_sha256(path)[0]
+        if digest != journaled.sha256:
+            raise InvalidDistribution(f"{exc}; and its sha256 {digest} is not the published "
+                                      f"one ({journaled.sha256}, per the journal)") from None
+        return read_published(path, path.parent.name)
 
 
 def _quarantine(store: Storage, path: Path, stamp: str) -> Path:
@@ -357,16 +382,13 @@ class CheckReport:
 
 
 def check(root: Path) -> CheckReport:
-    """Verify every row against its file (present, size, sha256) and the rest; change nothing."""
+    """Verify every row against its file (present, size, sha256) and the rest; change
+    nothing: the storage is opened read-only (StorageError when ``root`` is not one)."""
     report = CheckReport()
-    try:
-        store = Storage(root)
-    except CorruptDatabase as exc:
-        report.problems.append(str(exc))
-        return report
-    verdict = store.check_database()
-    if verdict != "ok":
-        report.problems.append(f"the database is damaged ({verdict}); run `hub admin recover`")
+    store = Storage(root, read_only=True)
+    problem = _check_database(store)
+    if problem:
+        report.problems.append(problem)
         return report
     state = store.journal.read()
     for area in areas(store):
@@ -382,6 +404,19 @@ def check(root: Path) -> CheckReport:
                                        "to journal it")
     report.problems += _check_rest(store, state)
     return report
+
+
+def _check_database(store: Storage) -> str | None:
+    """What keeps the check from reading the database, or None."""
+    fix = "run `hub admin recover` (or start `hub serve`), then check again"
+    if not store.db_path.is_file():
+        return f"{store.db_path} is missing; {fix}: it rebuilds the index from files/"
+    verdict = store.check_database()
+    if verdict != "ok":
+        return f"the database is damaged ({verdict}); {fix}"
+    if not store.schema_current():
+        return f"the database was made by an older hub; {fix}: it upgrades the database"
+    return None
 
 
 def _check_row(area: Area, project: str, filename: str, size: int, sha256: str,
@@ -408,8 +443,10 @@ def _check_rest(store: Storage, state: JournalState) -> list[str]:
     report = RecoveryReport()
     unindexed = [p for area in areas(store) for p in _unindexed(
         area, {(r["project"], r["filename"]) for r in area.rows()}, report)]
-    problems = [f"{p.relative_to(store.root)}: no database row; the next `hub serve` or "
-                "`hub admin recover` re-indexes or quarantines it" for p in unindexed]
+    problems = [f"{p.relative_to(store.root)}: " + (
+        "a folder inside a project's folder; the next `hub serve` or `hub admin recover` "
+        "moves it to quarantine/" if p.is_dir() else "no database row; the next `hub serve` "
+        "or `hub admin recover` re-indexes or quarantines it") for p in unindexed]
     problems += [f"{p.relative_to(store.root)}: a symbolic link, never followed"
                  for p in report.not_followed]
     if state.unreadable:

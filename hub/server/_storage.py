@@ -114,6 +114,7 @@ TEMP_PREFIX = ".tmp-"
 _LISTING_COLUMNS = [c.strip() for c in _RECORD_COLUMNS.split(",") if c.strip() != "readme"]
 _LISTING_INDEX = "files_listing_" + hashlib.sha256(
     ",".join(_LISTING_COLUMNS).encode()).hexdigest()[:8]
+BUSY_TIMEOUT_S = 30.0  # how long a connection waits for another's write lock
 TOKEN_PREFIX_LENGTH = 13  # "ohub_" and 8 random characters (48 bits): shown, never the rest
 
 
@@ -224,7 +225,7 @@ class Storage:
     True
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = Path(root)
         self.files_dir = self.root / "files"
         self.mirror_dir = self.root / "mirror"
@@ -232,7 +233,18 @@ class Storage:
         self.quarantine_dir = self.root / "quarantine"
         self.db_path = self.root / "hub.sqlite3"
         self.journal = Journal(self.root / JOURNAL_FILE)
+        self.read_only = read_only
         self._reported: set[str] = set()  # damaged rows already logged
+        if read_only:
+            self._check_is_storage()
+        else:
+            self._make_folders()
+        self._files_real = self.files_dir.resolve()
+        self.mirror_real = self.mirror_dir.resolve()
+        if not read_only:
+            self._open_database()
+
+    def _make_folders(self) -> None:
         try:
             for folder in (self.files_dir, self.mirror_dir, self.incoming_dir):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -240,9 +252,16 @@ class Storage:
             raise StorageError(f"cannot use {self.root} as the hub's storage: "
                                f"{exc.strerror or exc}; pass a folder you can write to "
                                "(--storage) or fix its permissions", self.root) from None
-        self._files_real = self.files_dir.resolve()
-        self.mirror_real = self.mirror_dir.resolve()
-        self._open_database()
+
+    def _check_is_storage(self) -> None:
+        """A read-only look creates nothing, so a mistyped path must fail, not look empty."""
+        if not self.root.is_dir():
+            raise StorageError(f"no hub storage at {self.root}: no such folder; pass the "
+                               "folder `hub serve` uses (--storage)", self.root)
+        if not (self.db_path.is_file() or self.files_dir.is_dir()):
+            raise StorageError(f"{self.root} is not a hub's storage (it has neither "
+                               "hub.sqlite3 nor files/); pass the folder `hub serve` uses "
+                               "(--storage)", self.root)
 
     def _open_database(self) -> None:
         try:
@@ -252,13 +271,18 @@ class Storage:
                 _migrate(db)
                 db.execute(f"CREATE INDEX IF NOT EXISTS {_LISTING_INDEX} ON files "
                            f"(project, {', '.join(c for c in _LISTING_COLUMNS if c != 'project')})")
-        except sqlite3.OperationalError as exc:
-            if "unable to open" not in str(exc):
-                raise CorruptDatabase(self.root, str(exc)) from None
-            raise StorageError(f"cannot open the hub's database {self.db_path} ({exc}); "
-                               "make the storage folder writable", self.root) from None
         except sqlite3.DatabaseError as exc:
-            raise CorruptDatabase(self.root, str(exc)) from None
+            raise database_error(self.root, exc) from None
+
+    def check_writable(self) -> None:
+        """StorageError unless the database takes a write now (recovery, before it relies on
+        one): a read-only file opens and reads fine, then fails every upload."""
+        try:
+            with self._connect() as db:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                db.execute(f"PRAGMA user_version = {version}")  # rewrites the header only
+        except sqlite3.DatabaseError as exc:
+            raise database_error(self.root, exc) from None
 
     @contextlib.contextmanager
     def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -275,15 +299,19 @@ class Storage:
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        if self.read_only:  # SQLite's read-only mode: no schema, no migration, no write
+            db = sqlite3.connect(f"{self.db_path.resolve().as_uri()}?mode=ro", uri=True,
+                                 timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        else:
+            db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.text_factory = _text
-        db.execute("PRAGMA synchronous=FULL")
         try:
+            db.execute("PRAGMA synchronous=FULL")
             if write:
                 db.execute("BEGIN IMMEDIATE")  # the write lock, across processes
             yield db
-            if write:
+            if db.in_transaction:  # (a commit step may have committed already)
                 db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -304,7 +332,8 @@ class Storage:
         Returns True when stored, False for an identical re-upload (the temp file is
         removed); raises :class:`FileExistsConflict` when the filename holds other
         bytes, or when another file already is that release (#11: ``UPOP-1.0-...``
-        beside ``upop-1.0-...``), leaving the temp file to the caller.
+        beside ``upop-1.0-...``), leaving the temp file to the caller. A failed commit
+        (the journal or the row) leaves nothing published.
         """
         with self._connect(write=True) as db:
             if not self.is_new(db, info):
@@ -313,28 +342,33 @@ class Storage:
             final = self.path_of(info.name, info.filename)
             if os.path.lexists(final):  # a file no row explains: never overwrite it
                 raise FileExistsConflict(info.filename, unexplained=True)
-            final.parent.mkdir(exist_ok=True)
-            os.replace(temp, final)
-            fsync_dir(final.parent)
-            upload_time = utc_now()
-            self.journal.append(FileAdded(info.name, info.filename, info.sha256, upload_time))
-            insert_row(db, info, upload_time)
+            with committing(db, [(temp, final)]):
+                upload_time = utc_now()
+                self.journal.append(FileAdded(info.name, info.filename, info.sha256,
+                                              upload_time))
+                insert_row(db, info, upload_time)
         return True
 
     def index(self, info: WheelInfo, upload_time: str, yank: YankSet | None,
               journal: bool) -> None:
-        """Record a file already in place (recovery), journaling it when ``journal``."""
+        """Record a file already in place (recovery), journaling it when ``journal``.
+
+        A file already journaled was published, so the release rule, which guards new
+        uploads, does not apply to it: losing the database never unpublishes a file.
+        """
         with self._connect(write=True) as db:
-            if not self.is_new(db, info):
+            if not self.is_new(db, info, release_rule=journal):
                 return
             if journal:
                 self.journal.append(FileAdded(info.name, info.filename, info.sha256,
                                               upload_time))
             insert_row(db, info, upload_time, yank)
 
-    def is_new(self, db: sqlite3.Connection, info: WheelInfo) -> bool:
-        """False for the same bytes under the same name; FileExistsConflict for a clash,
-        NameTaken for a name the mirror holds."""
+    def is_new(self, db: sqlite3.Connection, info: WheelInfo, release_rule: bool = True
+               ) -> bool:
+        """False for the same bytes under the same name; FileExistsConflict for a clash
+        (with ``release_rule``, also with another file of the version, see
+        :func:`hub._dist.release_key`), NameTaken for a name the mirror holds."""
         if db.execute("SELECT 1 FROM mirror_files WHERE project = ? LIMIT 1",
                       (info.name,)).fetchone():
             raise NameTaken(info.name, mirrored=True)
@@ -345,6 +379,8 @@ class Storage:
             if same[0]["sha256"] != info.sha256:
                 raise FileExistsConflict(info.filename)
             return False
+        if not release_rule:
+            return True
         key = release_key(info.filename)
         for row in rows:
             other = _release_key(row["filename"])
@@ -470,13 +506,27 @@ class Storage:
                               "metadata_sha256, yanked, yanked_reason FROM files").fetchall()
 
     def check_database(self) -> str:
-        """SQLite's ``quick_check`` verdict: ``"ok"``, or what is damaged."""
+        """SQLite's ``quick_check`` verdict: ``"ok"``, or what is damaged; StorageError when
+        the database cannot be read for another reason (locked, unreadable)."""
         try:
             with self._connect() as db:
                 rows = db.execute("PRAGMA quick_check").fetchall()
         except sqlite3.DatabaseError as exc:
-            return str(exc)
+            error = database_error(self.root, exc)
+            if isinstance(error, CorruptDatabase):
+                return error.error
+            raise error from None
         return "; ".join(str(r[0]) for r in rows)
+
+    def schema_current(self) -> bool:
+        """Whether the database has every table and column this hub writes (an older hub's
+        gets them at the next start; a read-only look cannot add them)."""
+        wanted = [*(("files", c) for c in _LISTING_COLUMNS), ("files", "readme"),
+                  ("mirror_files", "metadata"), *((t, c) for t, c, _ in _ADDED_COLUMNS)]
+        with self._connect() as db:
+            have = {(t, r["name"]) for t in {t for t, _ in wanted}
+                    for r in db.execute(f"PRAGMA table_info({t})")}
+        return all(pair in have for pair in wanted)
 
     # --- light reads for the web pages (issue 15) ---------------------------------------
 
@@ -522,6 +572,71 @@ def contained(folder: Path, real: Path, project: str, filename: str) -> Path:
         raise ValueError(f"{filename!r} is not a file inside project {project!r} of the "
                          "storage (the hub never follows links out of it)")
     return path
+
+
+@contextlib.contextmanager
+def committing(db: sqlite3.Connection, moves: Sequence[tuple[Path, Path]]) -> Iterator[None]:
+    """Rename each (temp, final) into place, run the block (journal lines, rows), COMMIT.
+
+    On any failure, COMMIT included, the files are put back where they came from (and a
+    project folder made for them removed), inside the write lock: an upload answered
+    with an error publishes nothing (#11: one answered 500 was published at the next
+    start, and its retries got 409).
+    """
+    moved: list[tuple[Path, Path]] = []
+    made: list[Path] = []
+    try:
+        for temp, final in moves:
+            if not final.parent.is_dir():
+                final.parent.mkdir()
+                made.append(final.parent)
+            os.replace(temp, final)
+            moved.append((temp, final))
+        for folder in {final.parent for _, final in moved}:
+            fsync_dir(folder)
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        for temp, final in reversed(moved):
+            os.replace(final, temp)
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+# SQLite's error names -> what is wrong and the fix: none of them is a damaged database, so
+# none moves it to quarantine (#11: a locked or read-only one was moved as "corrupt").
+_NOT_DAMAGED = {
+    "SQLITE_BUSY": ("is locked by another process", "stop the program holding it (another "
+                    "`hub serve`, or a backup tool) and try again"),
+    "SQLITE_LOCKED": ("is locked by another process", "stop the program holding it and try "
+                      "again"),
+    "SQLITE_READONLY": ("is read-only", "make it and the storage folder writable (chmod "
+                        "u+w; or a read-only mount?)"),
+    "SQLITE_CANTOPEN": ("cannot be opened", "make the storage folder readable and writable"),
+    "SQLITE_PERM": ("cannot be opened", "make the storage folder readable and writable"),
+    "SQLITE_IOERR": ("cannot be read or written (a disk I/O error)", "check the disk"),
+    "SQLITE_FULL": ("cannot grow: the disk is full", "free some space"),
+}
+_MESSAGES = {  # Python 3.10 has no sqlite_errorname: its messages, then
+    "database is locked": "SQLITE_BUSY", "readonly database": "SQLITE_READONLY",
+    "unable to open": "SQLITE_CANTOPEN", "disk I/O error": "SQLITE_IOERR",
+    "is full": "SQLITE_FULL", "malformed": "SQLITE_CORRUPT", "not a database": "SQLITE_NOTADB",
+}
+
+
+def database_error(root: Path, exc: sqlite3.Error) -> StorageError:
+    """The hub's error for a failed SQLite call: :class:`CorruptDatabase` only for real
+    damage (recovery moves that database aside), one line naming the cause otherwise."""
+    name = getattr(exc, "sqlite_errorname", None) or next(
+        (n for text, n in _MESSAGES.items() if text in str(exc)), "")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return CorruptDatabase(root, str(exc))
+    what, fix = next((v for k, v in _NOT_DAMAGED.items() if name.startswith(k)),
+                     ("cannot be used", "see the error"))
+    return StorageError(f"the hub's database {root / 'hub.sqlite3'} {what} ({exc}); {fix} — "
+                        "nothing was moved or changed", root)
 
 
 def token_hash(token: str) -> str:

@@ -2,7 +2,8 @@
 
 A token may upload to and yank every project, or only the projects it names
 (``hub token create --project NAME``); `hub token list` shows each token's prefix,
-creation time and scope, never the secret; `hub token revoke PREFIX` ends it.
+creation time and scope, never the secret; `hub token revoke PREFIX` ends it (the
+local token is replaced by a new one when it is the one revoked).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import HubError
@@ -18,8 +20,8 @@ from ._storage import Storage, TokenRecord, token_hash
 
 TOKEN_PREFIX = "ohub_"
 
-__all__ = ["LOCAL_TOKEN_FILE", "TOKEN_PREFIX", "check_token", "create_token", "find_token",
-           "revoke_token", "write_local_token"]
+__all__ = ["LOCAL_TOKEN_FILE", "TOKEN_PREFIX", "Revoked", "check_token", "create_token",
+           "find_token", "revoke_token", "write_local_token"]
 
 
 def create_token(storage: Storage, projects: Sequence[str] | None = None) -> str:
@@ -39,8 +41,33 @@ def check_token(storage: Storage, token: str) -> bool:
     return find_token(storage, token) is not None
 
 
-def revoke_token(storage: Storage, prefix_or_token: str) -> TokenRecord:
-    """Revoke the token given whole, or by the prefix `hub token list` shows."""
+@dataclass(frozen=True)
+class Revoked:
+    """What `hub token revoke` did: the token revoked, and where a new local token was
+    written when it was the local one (None otherwise)."""
+
+    record: TokenRecord
+    new_local_token: Path | None = None
+
+
+def revoke_token(storage: Storage, prefix_or_token: str) -> Revoked:
+    """Revoke the token given whole, or by the prefix `hub token list` shows.
+
+    Revoking the local token rotates it: a new one (same scope) is written to
+    ``local-token`` first, so same-machine clients keep working and the file never holds
+    a revoked token (#11: it went stale, clients got 403, and with the journal lost
+    recovery registered the revoked token again from the file).
+    """
+    record = _one_token(storage, prefix_or_token)
+    local = read_local_token(storage)
+    rotated = None
+    if local is not None and token_hash(local) == record.sha256:
+        rotated = write_local_token(storage, create_token(storage, record.projects))
+    storage.revoke_token(record.sha256)
+    return Revoked(record, rotated)
+
+
+def _one_token(storage: Storage, prefix_or_token: str) -> TokenRecord:
     record = find_token(storage, prefix_or_token)
     matches = [record] if record else [t for t in storage.tokens()
                                        if t.prefix and t.prefix.startswith(prefix_or_token)]
@@ -51,8 +78,15 @@ def revoke_token(storage: Storage, prefix_or_token: str) -> TokenRecord:
         raise HubError(f"{prefix_or_token!r} must name exactly one token by the prefix "
                        f"`hub token list` shows (at least {len(TOKEN_PREFIX) + 4} characters); "
                        f"it matches {shown}")
-    storage.revoke_token(matches[0].sha256)
     return matches[0]
+
+
+def read_local_token(storage: Storage) -> str | None:
+    """The token in the storage's ``local-token`` file, or None."""
+    try:
+        return (storage.root / LOCAL_TOKEN_FILE).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def write_local_token(storage: Storage, token: str) -> Path:

@@ -101,3 +101,38 @@ def test_a_deep_expression_in_hub_publish(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=False)
     assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
     assert "nests deeper than the hub's limit of 100 levels" in out.stderr
+
+
+# --- the #11 audit ---------------------------------------------------------------------
+
+
+def test_admin_check_of_a_mistyped_storage_is_one_line_and_creates_nothing(
+    tmp_path: Path
+) -> None:
+    """Before: `hub admin check --storage /typo` created the folder, a database and
+    reported "checked 0 file(s): all match"."""
+    typo = tmp_path / "typo"
+    line = _one_line("admin", "check", "--storage", str(typo))
+    assert f"no hub storage at {typo}: no such folder" in line and not typo.exists()
+    (typo / "something").mkdir(parents=True)
+    line = _one_line("admin", "check", "--storage", str(typo))
+    assert "is not a hub's storage (it has neither hub.sqlite3 nor files/)" in line
+    assert [p.name for p in typo.iterdir()] == ["something"]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("data_dir = 5", "data_dir = 5 must be a string (a folder path)"),
+    ("cache-dir = [1]", "cache-dir = [1] must be a string (a folder path)"),
+    ("url = true", "url = True must be a string"),
+    ("extra-index-urls = 3", "extra-index-urls = 3 must be a list of strings"),
+    ("find-links = ['a', 2]", "find-links = ['a', 2] must be a list of strings"),
+    ("offline = 1", "offline = 1 must be true or false"),
+    ("lock-exclude-newer = 7", "lock-exclude-newer = 7 must be a string"),
+])
+def test_a_config_key_of_the_wrong_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        line: str, expected: str) -> None:
+    """Before: `data_dir = 5` gave a TypeError traceback."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[hub]\n{line}\n")
+    monkeypatch.setenv("HUB_CONFIG", str(config))
+    assert f"config file {config}: {expected}" in _one_line("token", "list")

@@ -115,3 +115,13 @@ def test_the_local_token_never_reaches_a_stand_in_listener(
     for server in (other_port, same_port):
         server.shutdown()
         server.server_close()
+
+
+def test_revoking_the_local_token_keeps_its_clients_working(
+    local_hub: HubServer, wheels: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the client kept sending the revoked token from local-token: 403 for good."""
+    old = (local_hub.storage / "local-token").read_text().strip()
+    assert _hub("token", "revoke", old[:13], "--storage", str(local_hub.storage))[0] == 0
+    monkeypatch.setenv("HUB_URL", local_hub.url)  # and no HUB_TOKEN: the local token
+    assert _hub("publish", str(wheels["basic"])) == (0, "")

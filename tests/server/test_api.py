@@ -62,7 +62,7 @@ def test_search_result_shape(hub: AppServer) -> None:
 
 
 def test_project_info(hub: AppServer) -> None:
-    info = _get(hub, "/api/projects/Opshub_Demo").json()
+    info = _get(hub, "/api/projects/Opshub_Demo?readme=latest").json()
     assert info["name"] == "opshub-demo" and info["latest"] == "2.0"
     assert [v["version"] for v in info["versions"]] == ["2.0", "1.0"]
     newest = info["versions"][0]

@@ -196,8 +196,10 @@ def test_an_oversized_member_is_refused_before_it_is_read(
 @pytest.mark.parametrize("first, second, conflict", [
     ("a-1.0-py3-none-any.whl", "a-1.0.0-py3-none-any.whl", True),  # equal versions
     ("a-1.0-py3-none-any.whl", "a-1.0-py2.py3-none-any.whl", True),  # both serve py3
-    ("a-1.0-py3-none-any.whl", "a-1.0-1-py3-none-any.whl", False),  # a build tag
-    ("a-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", "a-1.0-py3-none-any.whl", False),
+    ("a-1.0-py3-none-any.whl", "a-1.0-1-py3-none-any.whl", True),  # a build tag wins
+    ("a-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", "a-1.0-py3-none-any.whl", True),
+    ("a-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", "a-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+     False),  # another Python
     ("a-1.0-py3-none-any.whl", "a-1.1-py3-none-any.whl", False),
 ])
 def test_release_keys(first: str, second: str, conflict: bool) -> None:

@@ -31,7 +31,6 @@ def _other_bytes(tmp_path: Path, name: str = "upop", version: str = "1.0") -> Pa
 ALIASES = {
     "UPOP-1.0-py3-none-any.whl": (400, "normalized project name 'upop', not 'UPOP'"),
     "upop-01.0-py3-none-any.whl": (400, "version as '1.0' (PEP 440 normal form), not '01.0'"),
-    "\u212aupop-1.0-py3-none-any.whl": (400, "must be ASCII"),  # KELVIN SIGN for K
     "upop-1.0-py2.py3-none-any.whl": (409, "upop-1.0-py3-none-any.whl already is that release"),
 }
 
@@ -117,3 +116,20 @@ def test_bad_members_are_a_400_naming_the_rule(hub_app: InProcessHub, tmp_path: 
     assert response.status_code == 400 and message in response.text, response.text
     assert response.text.count("\n") == 1
     assert store_state(hub_app.storage) == ([], b"")
+
+
+@pytest.mark.parametrize("spelling", ["filename", "METADATA"])
+def test_a_kelvin_sign_alias_cannot_add_bytes_to_a_published_project(
+    hub_app: InProcessHub, tmp_path: Path, spelling: str
+) -> None:
+    """``\u212aop`` (KELVIN SIGN) lowercases to ``kop``: a real alias of a published name."""
+    assert hub_app.upload(write_wheel(tmp_path, wheel_files("kop", "1.0"))).status_code == 200
+    (tmp_path / "other").mkdir()
+    files = wheel_files("\u212aop", "1.0", Summary="Other bytes under an alias.")
+    filename = "\u212aop-1.0-py3-none-any.whl" if spelling == "filename" else (
+        "kop-1.0-py3-none-any.whl")
+    before = store_state(hub_app.storage)
+    response = hub_app.upload(write_wheel(tmp_path / "other", files, filename))
+    assert response.status_code == 400 and response.text.count("\n") == 1, response.text
+    assert "ASCII" in response.text
+    assert store_state(hub_app.storage) == before

@@ -36,7 +36,7 @@ def test_a_scoped_token_changes_only_its_projects(hub_app: InProcessHub, tmp_pat
 def test_a_revoked_token_no_longer_uploads(hub_app: InProcessHub, tmp_path: Path) -> None:
     token = create_token(hub_app.store)
     revoked = revoke_token(hub_app.store, token[:13])
-    assert revoked.prefix == token[:13] and find_token(hub_app.store, token) is None
+    assert revoked.record.prefix == token[:13] and find_token(hub_app.store, token) is None
     response = hub_app.upload(write_wheel(tmp_path, wheel_files("late-op", "1.0")), token=token)
     assert response.status_code == 403 and "invalid credentials" in response.text
 
