@@ -78,6 +78,9 @@ TEXT = Rule(lambda v: isinstance(v, str), "a string")
 AMOUNT = Rule(_amount, "a finite number >= 0")
 BYTES = Rule(_bytes, "a whole number of bytes >= 0 and < 2**63, or None")
 TEXTS = Rule(_texts, "a string or a list of strings", store=_as_tuple)
+TAGS = Rule(lambda v: isinstance(v, (list, tuple)) and all(
+    isinstance(t, str) and 0 < len(t) <= 32 for t in v),
+    "a list of strings of 1 to 32 characters", store=tuple)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class OperatorMetadata(TypedDict, total=False):
     memory: Annotated[int | None, Field(None, BYTES, resource=True)]  # bytes
     inputs: Annotated[Sequence[str], Field((), TEXTS)]  # what one item is, e.g. "text: str"
     outputs: Annotated[Sequence[str], Field((), TEXTS)]
+    tags: Annotated[Sequence[str], Field((), TAGS, searched=True)]  # for `hub search`
 
 
 def _field(key: str, hint: object) -> Field:

@@ -47,6 +47,8 @@ BAD_CALLS = {
                                                         "a string or a list of strings" + FIX),
     "outputs as a dict": ('"op", "m:f", outputs={"a": "b"}', "operator 'op': outputs={'a': "
                           "'b'} must be a string or a list of strings" + FIX),
+    "long tag": (f'"op", "m:f", tags=["{"x" * 33}"]', f"operator 'op': tags=['{'x' * 33}'] "
+                 "must be a list of strings of 1 to 32 characters" + FIX),
     "unknown keyword": ('"op", "m:f", colour="red"',
                         f"operator 'op': unknown metadata 'colour'; register() takes {', '.join(FIELDS)}"),
     "name": ('"Bad Name!", "m:f"', "operator name 'Bad Name!' must be lower-case words joined "
@@ -96,7 +98,7 @@ def test_a_value_computed_at_run_time_is_checked_when_the_plugin_loads(
 
 GOOD_CALL = ('"find-cats", "opshub_demo.impl:run", kind="class", batch=True, num_gpus=1, '
              'memory=2048, inputs="image: bytes", outputs=["cats: int"], '
-             'description="Counts the felines in a photo."')
+             'description="Counts the felines in a photo.", tags=["vision", "pets"]')
 
 
 @pytest.mark.server
@@ -115,8 +117,9 @@ def test_every_field_reaches_the_hub_s_json_its_search_and_hub_info(
                   **to_json(registered.metadata), "entry_point": "opshub-demo"}
     origin = HubOrigin(app_server.url, "opshub-demo", "1.0", "f.whl", "http://f", "0" * 64)
     assert spec_from_entry(op, origin).metadata == registered.metadata  # what ops.from_hub uses
-    search = CliRunner().invoke(main, ["search", "felines"], env={"HUB_URL": app_server.url})
-    assert "opshub-demo" in search.stdout
+    for word in ("felines", "pets"):
+        search = CliRunner().invoke(main, ["search", word], env={"HUB_URL": app_server.url})
+        assert "opshub-demo" in search.stdout
 
     card = CliRunner().invoke(main, ["info", "opshub-demo"], env={"HUB_URL": app_server.url})
     assert ("operator find-cats  (opshub_demo.impl:run)\n"
@@ -125,4 +128,5 @@ def test_every_field_reaches_the_hub_s_json_its_search_and_hub_info(
             "  description: Counts the felines in a photo.\n"
             "  inputs:      image: bytes\n"
             "  outputs:     cats: int\n"
+            "  tags:        vision, pets\n"
             "  resources:   num_cpus=1.0 num_gpus=1 memory=2048\n") in card.stdout
