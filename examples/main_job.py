@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from hub import load_settings
+from hub.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = [sys.executable, "-m", "hub"]

@@ -4,13 +4,20 @@
 >>> embed = ops.image_embed()          # doctest: +SKIP
 >>> embed("cat.jpg").shape             # doctest: +SKIP
 (1280,)
+
+The names here are for users (``ops``, pipelines, the hub client, the errors) and plugin
+authors (``hookimpl``, ``OperatorMetadata``; more in :mod:`hub.hookspecs` and
+:mod:`hub.metadata`). Settings are in :mod:`hub.config`, the pipeline's plan objects in
+:mod:`hub.pipeline`, the server in :mod:`hub.server`.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from importlib_metadata import PackageNotFoundError, version
 
-from ._config import Settings, load_settings
 from ._exceptions import (
     BundleError,
     CommandFailed,
@@ -24,6 +31,7 @@ from ._exceptions import (
     ItemError,
     MirrorError,
     NotMirrored,
+    OperatorAttributeError,
     OperatorBroken,
     OperatorConflict,
     OperatorLoadError,
@@ -36,18 +44,23 @@ from ._exceptions import (
     ScaffoldError,
     StorageError,
 )
-from ._operator import HubOrigin, Operator, OperatorSpec, Resources, normalize_name
-from ._plugins import get_plugin_manager
-from ._registry import OperatorAccessor, OperatorRecord, Registry, ops
-from .hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
+from ._operator import Operator, OperatorSpec
+from ._registry import ops
+from .hookspecs import hookimpl
+from .metadata import OperatorMetadata
+
+if TYPE_CHECKING:
+    from .client import HubClient
+    from .pipeline import DataCollection, per_worker
+
+# Imported on first use, so `import hub` (and `hub list`) loads neither requests nor Ray.
+_LAZY = {"DataCollection": "hub.pipeline", "per_worker": "hub.pipeline",
+         "HubClient": "hub.client"}
 
 
 def __getattr__(name: str) -> object:
-    # The pipeline API imports lazily, so `import hub` (and `hub list`) stays light.
-    if name == "DataCollection":
-        from .pipeline import DataCollection
-
-        return DataCollection
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
@@ -56,16 +69,15 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
-__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py pins it
+__all__ = [
     "BundleError",
     "CommandFailed",
     "ConfigError",
     "CorruptDatabase",
     "DataCollection",
-    "ENTRY_POINT_GROUP",
+    "HubClient",
     "HubConnectionError",
     "HubError",
-    "HubOrigin",
     "HubResponseError",
     "InvalidDistribution",
     "InvalidOperator",
@@ -73,28 +85,22 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py pins it
     "MirrorError",
     "NotMirrored",
     "Operator",
-    "OperatorAccessor",
+    "OperatorAttributeError",
     "OperatorBroken",
     "OperatorConflict",
     "OperatorLoadError",
+    "OperatorMetadata",
     "OperatorNotFound",
     "OperatorNotLocal",
-    "OperatorRecord",
     "OperatorSpec",
     "PinConflict",
     "PipelineError",
     "ProjectNotFound",
-    "Registry",
     "ResolutionError",
-    "Resources",
     "ScaffoldError",
-    "Settings",
     "StorageError",
     "__version__",
-    "get_plugin_manager",
     "hookimpl",
-    "hookspec",
-    "load_settings",
-    "normalize_name",
     "ops",
+    "per_worker",
 ]

@@ -43,9 +43,10 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from ._exceptions import InvalidDistribution
+from ._exceptions import InvalidDistribution, InvalidOperator
 from ._operator import normalize_name
 from .hookspecs import ENTRY_POINT_GROUP
+from .metadata import check_registration, to_json
 
 MAX_FILENAME_LENGTH = 255
 MAX_COMPRESSION_RATIO = 50  # uncompressed / compressed, as PyPI
@@ -69,8 +70,6 @@ MAX_MIRROR_METADATA_BYTES = 4 * MAX_METADATA_BYTES
 _MIRROR_FIX = "mirror another release, or a wheel with a shorter README"
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z",
                            re.IGNORECASE | re.ASCII)  # no Kelvin sign (U+212A) for K
-_OPERATOR_KEYS = ("kind", "batch", "description", "num_cpus", "num_gpus", "memory",
-                  "inputs", "outputs")
 _REQUIRED_FILES = ("METADATA", "WHEEL", "RECORD")
 # base name -> (cap, the fix); RECORD is checked for presence, never read.
 _READ_CAPS = {
@@ -536,7 +535,7 @@ def _registered_in(filename: str, archive: zipfile.ZipFile, module: str) -> list
         _fail(filename, too_deep)
     if _depth(tree) > MAX_PLUGIN_DEPTH:
         _fail(filename, too_deep)
-    return [op for node in ast.walk(tree) if (op := _registration(node)) is not None]
+    return [op for node in ast.walk(tree) if (op := _registration(filename, node)) is not None]
 
 
 def _module_source(filename: str, archive: zipfile.ZipFile, module: str) -> bytes | None:
@@ -559,19 +558,20 @@ def _depth(tree: ast.AST) -> int:
     return deepest
 
 
-def _registration(node: ast.AST) -> dict[str, Any] | None:
+def _registration(filename: str, node: ast.AST) -> dict[str, Any] | None:
+    """A constant ``register(...)`` call, checked as the registry checks it at runtime."""
     if not (isinstance(node, ast.Call) and _called_name(node.func) == "register"):
         return None
     args = [_constant(a) for a in node.args[:2]]
     if len(args) < 2 or not all(isinstance(a, str) for a in args):
         return None
-    op: dict[str, Any] = {"name": normalize_name(args[0]), "target": args[1],
-                          "kind": "function", "batch": False, "description": ""}
-    for kw in node.keywords:
-        value = _constant(kw.value)
-        if kw.arg in _OPERATOR_KEYS and value is not _UNREADABLE:
-            op[kw.arg] = list(value) if isinstance(value, tuple) else value
-    return op
+    metadata = {kw.arg: value for kw in node.keywords
+                if kw.arg is not None and (value := _constant(kw.value)) is not _UNREADABLE}
+    try:  # a keyword computed at runtime is unknown here: it shows its default
+        name, checked = check_registration(args[0], args[1], metadata)
+    except InvalidOperator as exc:
+        _fail(filename, str(exc))
+    return {"name": name, "target": args[1], **to_json(checked)}
 
 
 def _called_name(func: ast.expr) -> str | None:

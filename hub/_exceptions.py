@@ -2,6 +2,7 @@
 
     HubError
     ├── OperatorNotFound      (also a KeyError)
+    │   └── OperatorAttributeError  (`ops.NAME`; also an AttributeError)
     ├── OperatorConflict
     ├── OperatorBroken
     ├── OperatorLoadError     (also an ImportError)
@@ -56,6 +57,14 @@ class OperatorNotFound(HubError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+# AttributeError types .name as str | None; here it is always the operator's name, a str.
+class OperatorAttributeError(OperatorNotFound, AttributeError):  # type: ignore[misc]
+    """Raised by ``ops.NAME`` when no operator has that name: an :class:`OperatorNotFound`
+    that is also an AttributeError, so ``hasattr(ops, NAME)`` is False and
+    ``getattr(ops, NAME, default)`` returns the default (``ops["NAME"]`` raises the plain
+    KeyError kind)."""
 
 
 class OperatorConflict(HubError):

@@ -3,7 +3,7 @@
 The hub's JSON API already carries what the registry reads from entry points (the
 operators of each version, read statically from the wheel) plus the wheel's URL and
 sha256 and the distribution's requirements, so a driver can describe an operator
-(:class:`~hub.OperatorSpec` with a :class:`~hub.HubOrigin`) without installing or
+(:class:`~hub.OperatorSpec` with a :class:`~hub._operator.HubOrigin`) without installing or
 importing anything of it. Its code runs only where an env installs that exact wheel.
 """
 
@@ -19,13 +19,10 @@ from packaging.version import InvalidVersion, Version
 
 from ._exceptions import HubError, HubResponseError, InvalidOperator
 from ._operator import HubOrigin, OperatorSpec, normalize_name
+from .metadata import with_defaults
 
 if TYPE_CHECKING:
     from .client import HubClient
-
-_SPEC_KEYS = ("kind", "batch", "description", "num_cpus", "num_gpus", "memory", "inputs",
-              "outputs")
-
 
 def fetch_spec(client: HubClient, requirement: str) -> OperatorSpec:
     """The spec of operator ``NAME`` or ``NAME==VERSION`` (any specifier) on the hub."""
@@ -68,12 +65,11 @@ def choose_release(project: Mapping[str, Any], specifier: SpecifierSet) -> dict[
 
 def spec_from_entry(entry: Mapping[str, Any], origin: HubOrigin) -> OperatorSpec:
     """An :class:`OperatorSpec` from one operator of the hub's project JSON."""
-    metadata = {k: entry[k] for k in _SPEC_KEYS if entry.get(k) is not None}
     try:
-        return OperatorSpec.create(str(entry["name"]), str(entry["target"]),
-                                   distribution=origin.distribution, version=origin.version,
-                                   origin=origin, **metadata)
-    except (KeyError, TypeError) as exc:
+        return OperatorSpec.from_registration(
+            str(entry["name"]), str(entry["target"]), with_defaults(entry),
+            distribution=origin.distribution, version=origin.version, origin=origin)
+    except KeyError as exc:
         raise InvalidOperator(f"the hub at {origin.hub_url} describes an operator of "
                               f"{origin.distribution} {origin.version} without {exc}; "
                               "republish it with a current `hub publish`") from None

@@ -8,40 +8,24 @@ its implementation on first call, and pickles without it, so Ray can ship it.
 from __future__ import annotations
 
 import importlib
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, cast
 
 import importlib_metadata
 
 from ._exceptions import InvalidOperator, OperatorLoadError, OperatorNotLocal
-
-Kind = Literal["function", "class"]
-KINDS: tuple[Kind, ...] = ("function", "class")
-
-_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
-_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*\Z")
-
-
-def normalize_name(name: str) -> str:
-    """PEP 503 normalisation: ``Image_Embed`` and ``image.embed`` are ``image-embed``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+from ._names import normalize_name as normalize_name  # noqa: PLC0414 - re-exported (its old home)
+from .metadata import RESOURCES, Kind, OperatorMetadata, check_registration, to_json
 
 
 @dataclass(frozen=True)
 class Resources:
-    """What one call of an operator needs from a Ray node."""
+    """What one call of an operator needs from a Ray node (its checked resource fields)."""
 
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     memory: int | None = None  # bytes
-
-    def __post_init__(self) -> None:
-        for key in ("num_cpus", "num_gpus", "memory"):
-            value = getattr(self, key)
-            if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                raise InvalidOperator(f"resource {key}={value!r} must be a number >= 0")
 
     def to_ray(self) -> dict[str, Any]:
         """Options for ``ray.remote(...).options(**resources.to_ray())``."""
@@ -79,52 +63,67 @@ class HubOrigin:
 class OperatorSpec:
     """Everything the registry knows about one operator, without importing it.
 
-    >>> spec = OperatorSpec("add-one", "my_ops.impl:add_one")
-    >>> spec.kind, spec.batch
-    ('function', False)
+    ``metadata`` holds every field of :class:`~hub.metadata.OperatorMetadata`, checked
+    (:func:`~hub.metadata.check_registration`) and completed with defaults when the spec
+    is made; treat it as read-only.
+
+    >>> spec = OperatorSpec.create("Add_One", "my_ops.impl:add_one", batch=True)
+    >>> spec.name, spec.kind, spec.batch
+    ('add-one', 'function', True)
     """
 
     name: str
     target: str
-    kind: Kind = "function"
-    batch: bool = False
-    description: str = ""
-    resources: Resources = field(default_factory=Resources)
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
+    metadata: OperatorMetadata = field(default_factory=lambda: OperatorMetadata(),
+                                       hash=False)
     distribution: str | None = None
     version: str | None = None
     origin: HubOrigin | None = None  # None for installed operators
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise InvalidOperator(
-                f"operator name {self.name!r} must be lower-case words joined by dashes, "
-                "e.g. 'image-embed'"
-            )
-        if not isinstance(self.target, str) or not _TARGET.match(self.target):
-            raise InvalidOperator(
-                f"operator {self.name!r}: target {self.target!r} must be an import path "
-                "'package.module:attribute'"
-            )
-        if self.kind not in KINDS:
-            raise InvalidOperator(
-                f"operator {self.name!r}: kind {self.kind!r} must be one of {KINDS}"
-            )
+        name, metadata = check_registration(self.name, self.target, self.metadata)
+        object.__setattr__(self, "name", name)  # frozen: set once, here
+        object.__setattr__(self, "metadata", metadata)
 
     @classmethod
-    def create(cls, name: str, target: str, **metadata: Any) -> OperatorSpec:
-        """Build a spec from a plugin's ``register(...)`` call (flat keyword form)."""
-        resources = Resources(
-            **{k: metadata.pop(k) for k in ("num_cpus", "num_gpus", "memory") if k in metadata}
-        )
-        for key in ("inputs", "outputs"):
-            if key in metadata:
-                metadata[key] = _as_tuple(metadata[key])
-        try:
-            return cls(normalize_name(name), target, resources=resources, **metadata)
-        except TypeError as exc:
-            raise InvalidOperator(f"operator {name!r}: {exc}") from None
+    def create(cls, name: str, target: str, **metadata: object) -> OperatorSpec:
+        """A spec from a ``register(...)`` call's arguments (checked)."""
+        return cls.from_registration(name, target, metadata)
+
+    @classmethod
+    def from_registration(cls, name: str, target: str, metadata: Mapping[str, object], *,
+                          distribution: str | None = None, version: str | None = None,
+                          origin: HubOrigin | None = None) -> OperatorSpec:
+        """A spec from a registration whose metadata is not checked yet (a plugin's call,
+        the hub's JSON), with where it comes from."""
+        unchecked = cast(OperatorMetadata, metadata)  # __post_init__ checks every value
+        return cls(name, target, unchecked, distribution, version, origin)
+
+    @property
+    def kind(self) -> Kind:
+        return self.metadata["kind"]
+
+    @property
+    def batch(self) -> bool:
+        return self.metadata["batch"]
+
+    @property
+    def description(self) -> str:
+        return self.metadata["description"]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(self.metadata["inputs"])
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.metadata["outputs"])
+
+    @property
+    def resources(self) -> Resources:
+        """What one call needs from a Ray node."""
+        metadata: Mapping[str, Any] = self.metadata
+        return Resources(**{key: metadata[key] for key in RESOURCES})
 
     @property
     def module(self) -> str:
@@ -163,14 +162,11 @@ class OperatorSpec:
                                    origin.version, installed)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (what `hub list --json` and the hub server show)."""
-        data = asdict(self)
-        data["inputs"], data["outputs"] = list(self.inputs), list(self.outputs)
-        return data
-
-
-def _as_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+        """A JSON-ready view: the hub's operator JSON (name, target, every metadata field)
+        plus where the operator comes from (what `hub list --json` shows)."""
+        return {"name": self.name, "target": self.target, **to_json(self.metadata),
+                "distribution": self.distribution, "version": self.version,
+                "origin": asdict(self.origin) if self.origin else None}
 
 
 class Operator:

@@ -9,9 +9,8 @@ distribution.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import importlib_metadata
 import pluggy
@@ -23,8 +22,9 @@ DISABLE_ENV = "HUB_DISABLE_OPERATORS"
 LOAD_ENV = "HUB_LOAD_OPERATORS"
 
 
-def get_plugin_manager() -> pluggy.PluginManager:
-    """A fresh plugin manager that knows opshub's hook specifications."""
+def new_plugin_manager() -> pluggy.PluginManager:
+    """A fresh plugin manager that knows opshub's hook specifications (one per plugin:
+    see the module docstring)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     return pm
@@ -96,7 +96,7 @@ def load_plugin(ep: importlib_metadata.EntryPoint, selection: Selection) -> Plug
         return result
     try:
         plugin = ep.load()
-        pm = get_plugin_manager()
+        pm = new_plugin_manager()
         pm.register(plugin, name=f"{result.distribution}:{ep.name}")
         pm.hook.register_operators(register=_collector(result))
     except Exception as exc:  # noqa: BLE001 - a broken plugin must never break the others
@@ -105,9 +105,9 @@ def load_plugin(ep: importlib_metadata.EntryPoint, selection: Selection) -> Plug
     return result
 
 
-def _collector(result: PluginResult) -> Callable[..., None]:
-    def register(name: str, target: str, **metadata: Any) -> None:
-        metadata.update(distribution=result.distribution, version=result.version)
-        result.specs.append(OperatorSpec.create(name, target, **metadata))
+def _collector(result: PluginResult) -> hookspecs.Register:
+    def register(name: str, target: str, **metadata: object) -> None:
+        result.specs.append(OperatorSpec.from_registration(
+            name, target, metadata, distribution=result.distribution, version=result.version))
 
     return register

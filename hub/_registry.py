@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._config import Settings, load_settings
 from ._exceptions import (
     HubConnectionError,
+    OperatorAttributeError,
     OperatorBroken,
     OperatorConflict,
     OperatorNotFound,
@@ -43,6 +44,7 @@ class OperatorRecord:
         return self.spec.kind if self.spec else None
 
     def to_dict(self) -> dict[str, Any]:
+        """A row of `hub list --json`: the status, and the spec's fields when it has one."""
         data: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
@@ -52,14 +54,7 @@ class OperatorRecord:
             "error": self.error,
         }
         if self.spec:
-            data.update(
-                target=self.spec.target,
-                batch=self.spec.batch,
-                description=self.spec.description,
-                resources=self.spec.to_dict()["resources"],
-                inputs=list(self.spec.inputs),
-                outputs=list(self.spec.outputs),
-            )
+            data.update({k: v for k, v in self.spec.to_dict().items() if k not in data})
         return data
 
 
@@ -193,9 +188,15 @@ class OperatorAccessor:
         return _factory(self.spec(name))
 
     def __getattr__(self, name: str) -> Callable[..., Operator]:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self[name]
+        # An operator name never starts with "_": such lookups are Python's and IPython's
+        # probes (_repr_html_, __wrapped__), answered at once, without asking the hub.
+        if name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        try:
+            return self[name]
+        except OperatorNotFound as missing:  # also an AttributeError: hasattr() works
+            raise OperatorAttributeError(missing.name, missing.suggestions,
+                                         missing.hub) from None
 
     def __dir__(self) -> list[str]:
         return [n.replace("-", "_") for n in self.registry.names()]

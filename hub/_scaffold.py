@@ -10,6 +10,7 @@ PosixPath('/tmp/word-count')
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -17,9 +18,11 @@ from pathlib import Path
 from string import Template
 
 from ._exceptions import ScaffoldError
-from ._operator import Kind, normalize_name
+from ._names import normalize_name
+from .metadata import RESOURCES, Kind, OperatorMetadata
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+_DESCRIPTION = "A custom operator: replace this with a one-line description."
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class NewProject:
             return "".join(part.capitalize() for part in self.name.split("-"))
         return self.package
 
+    def metadata(self) -> OperatorMetadata:
+        """The keywords of the plugin's ``register(...)`` call, in order (the README card
+        shows the same values)."""
+        kind: OperatorMetadata = {"kind": "class", "batch": True} if self.kind == "class" else {}
+        return {**kind, "description": _DESCRIPTION, "num_cpus": 1, "inputs": ["text: str"],
+                "outputs": ["text: str"]}
+
     def files(self) -> dict[str, str]:
         """Relative path -> content of every file of the project."""
         values = self._values()
@@ -66,15 +76,20 @@ class NewProject:
         return {path: _render(template, values) for path, template in sources.items()}
 
     def _values(self) -> dict[str, str]:
-        is_class = self.kind == "class"
+        metadata = self.metadata()
         return {
             "name": self.name,
             "package": self.package,
             "attr": self.attr,
-            "description": "A custom operator: replace this with a one-line description.",
-            "kind_args": '\n        kind="class",\n        batch=True,' if is_class else "",
+            "description": metadata.get("description", ""),
+            "register_args": "".join(f"\n        {key}={_literal(value)},"
+                                     for key, value in metadata.items()),
+            "inputs": ", ".join(f"`{text}`" for text in metadata.get("inputs", ())),
+            "outputs": ", ".join(f"`{text}`" for text in metadata.get("outputs", ())),
+            "resources": ", ".join(f"`{key}={value}`" for key, value in metadata.items()
+                                   if key in RESOURCES),
             "kind_text": "class: constructed once per process or Ray actor; takes batches"
-            if is_class else "function: one item per call",
+            if self.kind == "class" else "function: one item per call",
         }
 
 
@@ -92,6 +107,11 @@ def scaffold(name: str, *, kind: Kind = "function", directory: Path = Path("."))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     return root
+
+
+def _literal(value: object) -> str:
+    """A value as Python source: strings and lists of them in double quotes (JSON's)."""
+    return json.dumps(value) if isinstance(value, (str, list)) else repr(value)
 
 
 def _render(template: str, values: dict[str, str]) -> str:

@@ -12,9 +12,14 @@ operator's implementation (nor torch), so listing operators stays fast.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
+
+from .metadata import OperatorMetadata
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; only type checkers read it here
+    from typing_extensions import Unpack
 
 PROJECT_NAME = "opshub"
 ENTRY_POINT_GROUP = "opshub.operators"
@@ -24,9 +29,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 class Register(Protocol):
-    """The callable a plugin receives: one call registers one operator."""
+    """The callable a plugin receives: one call registers one operator.
 
-    def __call__(self, name: str, target: str, **metadata: object) -> None: ...
+    The keywords are the fields of :class:`hub.metadata.OperatorMetadata`.
+    """
+
+    def __call__(self, name: str, target: str, **metadata: Unpack[OperatorMetadata]
+                 ) -> None: ...
 
 
 @hookspec

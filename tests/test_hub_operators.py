@@ -15,6 +15,7 @@ from support.hub_server import HubServer, start_hub_server
 
 import hub
 from hub import HubError, OperatorNotFound, OperatorNotLocal
+from hub._operator import HubOrigin
 from hub.pipeline import DataCollection
 
 pytestmark = pytest.mark.server
@@ -54,9 +55,9 @@ def test_from_hub_describes_the_operator_without_installing_it(published, hub_se
     assert (spec.name, spec.target, spec.kind) == ("render-row", "opshub_test_dep.impl:render_row",
                                                    "function")
     assert (spec.distribution, spec.version) == ("opshub-test-dep", "1.0.0")
-    assert spec.origin == hub.HubOrigin(hub_server.url, "opshub-test-dep", "1.0.0",
-                                        wheel["filename"], wheel["url"], wheel["sha256"],
-                                        ("opshub", "tabulate>=0.9"), None)
+    assert spec.origin == HubOrigin(hub_server.url, "opshub-test-dep", "1.0.0",
+                                    wheel["filename"], wheel["url"], wheel["sha256"],
+                                    ("opshub", "tabulate>=0.9"), None)
     assert "opshub_test_dep" not in sys.modules
     notice = capsys.readouterr().err
     assert notice.strip() == (f"opshub: operator 'render-row' is opshub-test-dep 1.0.0 from the "

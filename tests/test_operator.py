@@ -2,7 +2,9 @@ import pickle
 
 import pytest
 
-from hub import InvalidOperator, Operator, OperatorLoadError, OperatorSpec, Resources
+from hub import InvalidOperator, Operator, OperatorLoadError, OperatorSpec
+from hub._operator import Resources
+from hub.metadata import to_json, with_defaults
 
 
 def test_create_flattens_resources_and_normalizes_the_name():
@@ -12,12 +14,23 @@ def test_create_flattens_resources_and_normalizes_the_name():
     assert spec.resources.to_ray() == {"num_cpus": 2, "num_gpus": 0, "memory": 10}
 
 
+def test_a_spec_holds_every_field_and_reads_back_as_the_hub_s_json():
+    spec = OperatorSpec.create("embed", "m:Embed", kind="class", inputs="text: str")
+    assert spec == OperatorSpec("embed", "m:Embed", dict(spec.metadata))
+    assert (spec.kind, spec.batch, spec.inputs, spec.outputs) == ("class", False, ("text: str",), ())
+    assert spec.to_dict() == {
+        "name": "embed", "target": "m:Embed",
+        **to_json(with_defaults({"kind": "class", "inputs": ["text: str"]})),
+        "distribution": None, "version": None, "origin": None,
+    }
+
+
 @pytest.mark.parametrize(
     "name, target, meta, message",
     [
         ("ok", "no-colon", {}, "import path"),
         ("ok", "m:f", {"kind": "actor"}, "kind"),
-        ("ok", "m:f", {"num_cpus": -1}, "num_cpus"),
+        ("ok", "m:f", {"num_cpus": -1}, "num_cpus=-1 must be a finite number >= 0"),
         ("ok", "m:f", {"colour": "red"}, "colour"),
         ("-bad-", "m:f", {}, "lower-case"),
     ],
@@ -42,7 +55,7 @@ class Doubler:
 
 
 def test_batched_class_operator_is_built_once_and_takes_lists():
-    spec = OperatorSpec("doubler", f"{__name__}:Doubler", kind="class", batch=True)
+    spec = OperatorSpec.create("doubler", f"{__name__}:Doubler", kind="class", batch=True)
     op = Operator(spec, offset=1)
     assert op(5) == 11
     impl = op.build()
@@ -51,7 +64,7 @@ def test_batched_class_operator_is_built_once_and_takes_lists():
 
 
 def test_operator_pickles_without_its_implementation():
-    spec = OperatorSpec("doubler", f"{__name__}:Doubler", kind="class", batch=True)
+    spec = OperatorSpec.create("doubler", f"{__name__}:Doubler", kind="class", batch=True)
     op = Operator(spec, offset=1)
     op.build()
     clone = pickle.loads(pickle.dumps(op))
@@ -64,9 +77,9 @@ def first_only(items):
 
 
 def test_batch_operator_returning_the_wrong_count_is_an_error():
-    spec = OperatorSpec("bad", "builtins:sorted", batch=True)
+    spec = OperatorSpec.create("bad", "builtins:sorted", batch=True)
     assert Operator(spec).call_batch([2, 1]) == [1, 2]
-    spec = OperatorSpec("bad", f"{__name__}:first_only", batch=True)
+    spec = OperatorSpec.create("bad", f"{__name__}:first_only", batch=True)
     with pytest.raises(InvalidOperator, match="returned 1 results for 2 items"):
         Operator(spec).call_batch([1, 1])
 

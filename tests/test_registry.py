@@ -7,7 +7,8 @@ import sys
 import pytest
 
 import hub
-from hub import OperatorBroken, OperatorConflict, OperatorNotFound, Registry
+from hub import OperatorBroken, OperatorConflict, OperatorNotFound
+from hub._registry import Registry
 
 pytestmark = pytest.mark.usefixtures("test_ops")
 
@@ -80,7 +81,7 @@ def test_unknown_operator_says_how_to_install_and_suggests_close_names():
 
 def test_listing_imports_no_operator_implementation():
     code = (
-        "import json, sys; from hub import Registry;"
+        "import json, sys; from hub._registry import Registry;"
         "names = Registry.discover().names();"
         "print(json.dumps([names, sorted(m for m in sys.modules "
         "if m == 'torch' or m.startswith('opshub_test_') and m.endswith('.impl'))]))"

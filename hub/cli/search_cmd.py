@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from .._exceptions import HubError
+from ..metadata import FIELDS, RESOURCES, with_defaults
 from ._output import print_json, print_table
 
 
@@ -14,7 +15,11 @@ from ._output import print_json, print_table
 @click.argument("query", default="")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def search(query: str, as_json: bool) -> None:
-    """Search the hub's projects by name, summary and keywords (all of them without QUERY)."""
+    """Search the hub's projects by name, summary and keywords (all of them without QUERY).
+
+    A word of QUERY matches a project's name, summary or a keyword, or one of its
+    operators' names or descriptions, in any case; every word must match.
+    """
     from ..client import HubClient
 
     client = HubClient.from_settings()
@@ -62,9 +67,9 @@ def _print_version(project: dict[str, Any], release: dict[str, Any]) -> None:
     click.echo(f"requires:  {', '.join(release.get('requires_dist') or []) or '-'}")
     click.echo(f"python:    {release.get('requires_python') or 'any'}")
     click.echo(f"install:   hub install {project['name']}=={release['version']}")
-    click.echo("")
-    print_table([_operator_row(op) for op in release.get("operators", [])],
-                ["name", "kind", "batch", "resources", "description"])
+    for op in release.get("operators", []):
+        click.echo("")
+        click.echo("\n".join(_operator_lines(op)))
     if release.get("readme"):
         click.echo("")
         click.echo(release["readme"].rstrip())
@@ -77,7 +82,22 @@ def _version_label(release: dict[str, Any]) -> str:
     return f"{release['version']} (yanked{': ' + reason if reason else ''})"
 
 
-def _operator_row(op: dict[str, Any]) -> dict[str, Any]:
-    resources = op.get("resources") or {k: op[k] for k in ("num_cpus", "num_gpus", "memory")
-                                        if op.get(k) is not None}
-    return dict(op, resources=" ".join(f"{k}={v}" for k, v in resources.items()))
+def _operator_lines(op: dict[str, Any]) -> list[str]:
+    """An operator as its register() call says: every metadata field, resources on one line."""
+    if op.get("static") is False:  # the wheel's plugin computes it: only its name is known
+        return [f"operator {op.get('name')}  (registered at run time by {op.get('target')}; "
+                "`hub list` shows it once installed)"]
+    metadata = with_defaults(op)
+    lines = [f"operator {op.get('name')}  ({op.get('target')})"]
+    lines += [f"  {key + ':':<12} {_text(value)}" for key, value in metadata.items()
+              if not FIELDS[key].resource]
+    resources = [f"{key}={metadata[key]}" for key in RESOURCES if metadata[key] is not None]
+    return [*lines, f"  {'resources:':<12} {' '.join(resources)}"]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "-"
+    return str(value) or "-"

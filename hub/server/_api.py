@@ -9,6 +9,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from ..metadata import searched_texts
 from ._storage import FileRecord
 
 FileUrl = Callable[[FileRecord], str]
@@ -70,7 +71,8 @@ def _version_info(group: list[FileRecord], url: FileUrl) -> dict[str, Any]:
 def search(query: str, projects: dict[str, list[FileRecord]]) -> dict[str, Any]:
     """``GET /api/search?q=``: projects whose latest version matches every word of the query.
 
-    A word matches the name, summary, a keyword or an operator name (case-insensitive);
+    A word matches the name, summary, a keyword, or an operator's name or a field that
+    :mod:`hub.metadata` marks searched (its description) (case-insensitive);
     an empty query lists every project. Name matches rank first.
     """
     words = query.lower().split()
@@ -85,7 +87,8 @@ def search(query: str, projects: dict[str, list[FileRecord]]) -> dict[str, Any]:
 
 def _matches(word: str, record: FileRecord) -> bool:
     fields = [record.project, record.summary, *record.keywords,
-              *(str(op.get("name", "")) for op in record.operators)]
+              *(text for op in record.operators
+                for text in (str(op.get("name", "")), *searched_texts(op)))]
     return any(word in field.lower() for field in fields)
 
 

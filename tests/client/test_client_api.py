@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from support.hub_server import start_hub_server
 
-import hub
 from hub._exceptions import HubResponseError, ProjectNotFound
 from hub.client import HubClient
+from hub.config import load_settings
 
 pytestmark = pytest.mark.server
 
@@ -37,7 +37,7 @@ def test_a_local_hub_needs_no_setup(wheels: dict[str, Path]) -> None:
     """`hub serve` leaves its first token in the storage; a loopback client picks it up."""
     server = start_hub_server(Path(os.environ["HUB_DATA_DIR"]) / "storage", token="unused")
     try:
-        settings = hub.load_settings({**os.environ, "HUB_URL": server.url})
+        settings = load_settings({**os.environ, "HUB_URL": server.url})
         client = HubClient.from_settings(settings)
         assert client.local and client.upload(wheels["broken"], progress=False)
         assert client.project("opshub-test-broken")["latest"] == "0.0.1"

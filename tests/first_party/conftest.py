@@ -17,6 +17,7 @@ import pytest
 from uv import find_uv_bin
 
 import hub
+from hub._registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATORS = ROOT / "operators"
@@ -59,7 +60,7 @@ def first_party(first_party_site: Path, site_on_path: Callable[[Path], Path]) ->
 def built_operator(site: Path, name: str) -> hub.Operator:
     """A hub Operator for `name`, found through its entry point and built (model loaded)."""
     with on_path(site):
-        operator = hub.Operator(hub.Registry.discover().get(name))
+        operator = hub.Operator(Registry.discover().get(name))
         operator.build()
     return operator
 

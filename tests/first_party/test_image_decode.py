@@ -10,6 +10,7 @@ from PIL import Image
 from skimage import data
 
 import hub
+from hub._registry import Registry
 
 
 @pytest.fixture(scope="module")
@@ -64,5 +65,5 @@ def test_a_wrong_type_says_what_to_pass(image_decode: hub.Operator) -> None:
 
 
 def test_listed_by_hub_list_without_importing_pillow(first_party: Path) -> None:
-    spec = hub.Registry.discover().get("image-decode")
+    spec = Registry.discover().get("image-decode")
     assert (spec.kind, spec.batch, spec.distribution) == ("function", False, "image-decode")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import hub
 from hub._dist import inspect_wheel
 from hub._publish import build_wheel
+from hub._registry import Registry
 
 OPERATORS = Path(__file__).resolve().parents[2] / "operators"
 
@@ -24,7 +24,7 @@ EXPECTED = {  # name: (kind, batch, num_cpus)
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_registered_with_their_metadata(first_party: Path, name: str) -> None:
-    spec = hub.Registry.discover().get(name)
+    spec = Registry.discover().get(name)
     assert (spec.kind, spec.batch, spec.resources.num_cpus) == EXPECTED[name]
     assert spec.distribution == name and spec.version == "0.1.0"
     assert spec.description and spec.inputs and spec.outputs
@@ -33,8 +33,9 @@ def test_registered_with_their_metadata(first_party: Path, name: str) -> None:
 def test_hub_list_shows_them_without_importing_heavy_code(first_party: Path) -> None:
     """Discovery imports only the plugins: no torch, Pillow, numpy or sentence-transformers."""
     code = (
-        "import json, sys, hub\n"
-        "names = hub.Registry.discover().names()\n"
+        "import json, sys\n"
+        "from hub._registry import Registry\n"
+        "names = Registry.discover().names()\n"
         "heavy = sorted(m for m in ('torch', 'PIL', 'numpy', 'sentence_transformers') "
         "if m in sys.modules)\n"
         "print(json.dumps([names, heavy]))\n"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hub import InvalidOperator, Operator, OperatorSpec, PipelineError, Resources
+from hub import InvalidOperator, Operator, OperatorSpec, PipelineError
 from hub.pipeline import (
     ClusterView,
     DataCollection,
@@ -19,8 +19,8 @@ from hub.pipeline import (
 from hub.pipeline._plan import DEFAULT_BATCH_SIZE, MIB, ray_resources
 from hub.pipeline._sizing import BlockSizer
 
-SPEC = OperatorSpec("embed", "pkg.mod:Embed", kind="class", batch=True,
-                    resources=Resources(num_cpus=0.5, num_gpus=1, memory=2**30))
+SPEC = OperatorSpec.create("embed", "pkg.mod:Embed", kind="class", batch=True, num_cpus=0.5,
+                           num_gpus=1, memory=2**30)
 TWO_CPUS = ClusterView(({"CPU": 2.0, "object_store_memory": 2.0 * 2**30},), 2.0 * 2**30)
 BARE = ClusterView(({"CPU": 1.0}, {"CPU": 1.0, "bare": 1.0}), 2.0 * 2**30)
 
@@ -129,7 +129,7 @@ def test_idle_warm_pools_hold_their_share() -> None:
 
 
 def test_the_batch_size_is_the_operator_s_not_the_block_s() -> None:
-    spec = OperatorSpec("running-sum", "pkg:Sum", kind="class", batch=True)
+    spec = OperatorSpec.create("running-sum", "pkg:Sum", kind="class", batch=True)
     (step,) = make_plan([ray("map", Operator(spec))], TWO_CPUS).steps
     assert step.batch_size == DEFAULT_BATCH_SIZE
     (step,) = make_plan([ray("map", Operator(spec), batch_size=8)], TWO_CPUS).steps

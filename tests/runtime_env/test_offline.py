@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from server.helpers import AppServer
 
-from hub import HubOrigin, NotMirrored, OperatorSpec
+from hub import NotMirrored, OperatorSpec
+from hub._operator import HubOrigin
 from hub.client import HubClient
 from hub.config import Settings
 from hub.offline import missing_package

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from hub import ConfigError, HubOrigin, OperatorSpec, ResolutionError
+from hub import ConfigError, OperatorSpec, ResolutionError
+from hub._operator import HubOrigin
 from runtime_env import Lock, NodeReport, Survey, Target, Wheel, needs_env, plan_env
 from runtime_env._accelerator import Misfit, build_of, candidates, misfits
 from runtime_env._builds import fits, list_builds

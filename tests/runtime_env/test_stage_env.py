@@ -9,8 +9,8 @@ import pytest
 from ray.runtime_env import RuntimeEnv
 from support.envs import node_spec
 
-import hub
 from hub import ConfigError, PinConflict, ResolutionError
+from hub._registry import Registry
 from runtime_env import (
     Planner,
     SurveyCache,
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.ray
 
 
 @pytest.fixture
-def registry(test_ops, ray_local) -> hub.Registry:
-    return hub.Registry.discover()
+def registry(test_ops, ray_local) -> Registry:
+    return Registry.discover()
 
 
 def round_trip(env: dict) -> dict:

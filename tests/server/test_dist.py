@@ -11,6 +11,7 @@ import pytest
 
 from hub._dist import MAX_METADATA_BYTES, check_filename, inspect_wheel, release_key
 from hub._exceptions import HubError, InvalidDistribution
+from hub.metadata import to_json, with_defaults
 
 from .helpers import wheel_files, write_wheel
 
@@ -26,11 +27,12 @@ def test_reads_metadata_and_operators_without_importing(tmp_path: Path) -> None:
     assert info.summary == "A crafted operator." and info.readme == "The README card."
     assert info.keywords == ["image", "embed"] and info.requires_dist == ["numpy>=1.20"]
     assert info.requires_python == ">=3.10,<4"
-    assert info.operators == [{
-        "name": "opshub-demo", "target": "opshub_demo.impl:run", "kind": "function",
-        "batch": False, "description": "Crafted for tests.", "num_cpus": 0.5,
+    assert info.operators == [{  # every field of hub.metadata; those not given, the defaults
+        "name": "opshub-demo", "target": "opshub_demo.impl:run",
+        **to_json(with_defaults({"description": "Crafted for tests.", "num_cpus": 0.5})),
         "entry_point": "Opshub_Demo",
     }]
+    assert info.operators[0]["kind"] == "function" and info.operators[0]["inputs"] == []
     assert info.entry_points == {"opshub.operators": {"Opshub_Demo": "opshub_demo.plugin"}}
     assert info.size == path.stat().st_size and len(info.sha256) == 64
     assert info.metadata.startswith(b"Metadata-Version")

@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..._config import DEFAULT_URL
+from ...metadata import with_defaults
 from .._api import latest, versions_of
 from .._simple import file_path
 from .._storage import FileRecord
@@ -160,22 +161,24 @@ def _operators(record: FileRecord) -> tuple[OperatorView, ...]:
 
 
 def _operator(op: dict[str, Any]) -> OperatorView:
+    metadata = with_defaults(op)
     return OperatorView(
-        name=str(op.get("name", "")), kind=str(op.get("kind", "function")),
-        batch=bool(op.get("batch", False)), description=str(op.get("description", "")),
-        target=str(op.get("target", "")), resources=resources_text(op),
-        inputs=_texts(op.get("inputs")), outputs=_texts(op.get("outputs")),
+        name=str(op.get("name", "")), kind=str(metadata["kind"]),
+        batch=bool(metadata["batch"]), description=str(metadata["description"]),
+        target=str(op.get("target", "")), resources=resources_text(metadata),
+        inputs=_texts(metadata["inputs"]), outputs=_texts(metadata["outputs"]),
         static=op.get("static", True) is not False,
     )
 
 
-def resources_text(op: dict[str, Any]) -> str:
-    """``1 CPU``, ``0.5 CPU · 1 GPU · 2 GiB memory``: what one call needs (Ray's defaults)."""
-    parts = [f"{_number(op.get('num_cpus', 1))} CPU"]
-    if op.get("num_gpus"):
-        parts.append(f"{_number(op['num_gpus'])} GPU")
-    if op.get("memory"):
-        parts.append(f"{size_text(op['memory'], binary=True)} memory")
+def resources_text(metadata: dict[str, Any]) -> str:
+    """``1 CPU``, ``0.5 CPU · 1 GPU · 2 GiB memory``: what one call needs (an operator's
+    metadata, with its defaults)."""
+    parts = [f"{_number(metadata['num_cpus'])} CPU"]
+    if metadata["num_gpus"]:
+        parts.append(f"{_number(metadata['num_gpus'])} GPU")
+    if metadata["memory"]:
+        parts.append(f"{size_text(metadata['memory'], binary=True)} memory")
     return " · ".join(parts)
 
 
