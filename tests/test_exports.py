@@ -36,9 +36,9 @@ PUBLIC = {
                                "make_executor"],
     "hub.server": [
         "DEFAULT_MAX_UPLOAD_BYTES", "LOCAL_TOKEN_FILE", "CheckReport", "FileExistsConflict",
-        "FileRecord", "RecoveryReport", "RequestRejected", "Storage", "TokenRecord", "check",
-        "check_token", "create_app", "create_token", "find_token", "recover", "revoke_token",
-        "write_local_token",
+        "FileRecord", "RecoveryReport", "RequestRejected", "Revoked", "Storage", "TokenRecord",
+        "check", "check_token", "create_app", "create_token", "find_token", "recover",
+        "revoke_token", "storage_lock", "write_local_token",
     ],
     "hub.server.pages": ["MAX_README_BYTES", "Pages", "routes"],
 }
