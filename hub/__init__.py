@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from importlib_metadata import PackageNotFoundError, version
 
 from ._config import Settings, load_settings
@@ -22,17 +24,13 @@ from ._exceptions import (
     InvalidDistribution,
     InvalidOperator,
     ItemError,
-    MirrorError,
-    NotMirrored,
     OperatorBroken,
     OperatorConflict,
     OperatorLoadError,
     OperatorNotFound,
     OperatorNotLocal,
-    PinConflict,
     PipelineError,
     ProjectNotFound,
-    ResolutionError,
     ScaffoldError,
     StorageError,
 )
@@ -41,6 +39,13 @@ from ._plugins import get_plugin_manager
 from ._registry import OperatorAccessor, OperatorRecord, Registry, ops
 from .hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
 
+if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
+    from runtime_env import MirrorError, NotMirrored, PinConflict, ResolutionError
+
+# runtime_env's errors, re-exported here: runtime_env builds on hub (its errors subclass
+# HubError), so hub imports it only when one is asked for (tests/test_layers.py).
+_RUNTIME_ENV_ERRORS = frozenset({"MirrorError", "NotMirrored", "PinConflict", "ResolutionError"})
+
 
 def __getattr__(name: str) -> object:
     # The pipeline API imports lazily, so `import hub` (and `hub list`) stays light.
@@ -48,6 +53,10 @@ def __getattr__(name: str) -> object:
         from .pipeline import DataCollection
 
         return DataCollection
+    if name in _RUNTIME_ENV_ERRORS:
+        import runtime_env
+
+        return getattr(runtime_env, name)
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
