@@ -16,8 +16,8 @@ from hub.config import Settings
 from hub.offline import missing_package
 from runtime_env import NodeReport, Planner, Scope, Sources, Survey, Target, UvResolver
 from runtime_env._builds import tag_rank
-from runtime_env.mirror import targets
 from runtime_env._node_builder import _installer_env
+from runtime_env.mirror import targets
 
 TARGET = Target("3.11.7")
 HUB = "http://hub.internal:8470"

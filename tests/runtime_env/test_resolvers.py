@@ -6,8 +6,16 @@ import subprocess
 
 import pytest
 
-from hub._exceptions import ConfigError, ResolutionError
-from runtime_env import PYPI, LockRequest, PipToolsResolver, Target, UvResolver, get_resolver
+from hub import ConfigError
+from runtime_env import (
+    PYPI,
+    LockRequest,
+    PipToolsResolver,
+    ResolutionError,
+    Target,
+    UvResolver,
+    get_resolver,
+)
 from runtime_env._lock import Lock, parse_requirements_output
 
 HERE = Target.current()
