@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,12 +12,9 @@ from typing import Any
 import pytest
 from support.cluster import Cluster, bare_venv, start_cluster
 from support.hub_server import HubServer, start_hub_server
-from uv import find_uv_bin
+from support.wheelhouse import TEST_PROJECTS, Wheelhouse
 
 import hub
-
-TESTS = Path(__file__).parent
-TEST_OPERATORS = TESTS / "operators"
 
 
 @pytest.fixture(autouse=True)
@@ -35,16 +31,21 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(scope="session")
-def test_ops_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test operator distributions, built as wheels and installed into one folder."""
-    site = tmp_path_factory.mktemp("test-ops-site")
-    projects = sorted(p for p in TEST_OPERATORS.iterdir() if (p / "pyproject.toml").exists())
-    subprocess.run(
-        [find_uv_bin(), "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         *map(str, projects)],
-        check=True,
-    )
-    return site
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """Every test and first-party operator built once for the run, into one folder."""
+    return Wheelhouse.build(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="session")
+def wheels(wheelhouse: Wheelhouse) -> Wheelhouse:
+    """The wheelhouse under the name the upload tests use: ``wheels["basic"]``."""
+    return wheelhouse
+
+
+@pytest.fixture(scope="session")
+def test_ops_site(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test operator distributions, installed from the wheelhouse into one folder."""
+    return wheelhouse.install(TEST_PROJECTS, tmp_path_factory.mktemp("test-ops-site"))
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.wheelhouse import TEST_OPERATORS
 from uv import find_uv_bin
 
 from hub.client import HubClient
-
-from .conftest import TEST_OPERATORS
 
 pytestmark = pytest.mark.server
 

@@ -156,10 +156,10 @@ def test_a_package_spared_from_the_cooldown(fresh_release, tmp_path) -> None:
 
 
 @pytest.fixture
-def confusion(hub_server, tmp_path):
+def confusion(hub_server, wheelhouse, tmp_path):
     """The hub serves opshub-test-dep 1.0.0; another index serves 9.0 and a package that
     depends on it (the attack), plus tabulate so no public index is needed."""
-    subprocess.run([sys.executable, "-m", "hub", "publish", str(ROOT / "tests/operators/dep")],
+    subprocess.run([sys.executable, "-m", "hub", "publish", str(wheelhouse["dep"])],
                    check=True, capture_output=True)
     with serve_index(tmp_path / "evil") as evil:
         evil.wheel("opshub-test-dep", "9.0", ["tabulate"])

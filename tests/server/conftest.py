@@ -1,28 +1,14 @@
-"""Fixtures of the server tests: the test operator wheels (built once), crafted wheels, a hub."""
+"""Fixtures of the server tests: crafted wheels and a hub (the built test operator wheels,
+``wheels``, come from the session's wheelhouse in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from uv import find_uv_bin
 
 from .helpers import AppServer, InProcessHub, wheel_files, write_wheel
-
-TEST_OPERATORS = Path(__file__).parents[1] / "operators"
-BUILT = ("basic", "broken", "heavy")
-
-
-@pytest.fixture(scope="session")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The test operator distributions built once as wheels, by folder name."""
-    out = tmp_path_factory.mktemp("server-wheels")
-    for name in BUILT:
-        subprocess.run([find_uv_bin(), "build", "--wheel", "--quiet", "--out-dir", str(out),
-                        str(TEST_OPERATORS / name)], check=True)
-    return {name: next(out.glob(f"opshub_test_{name}-*.whl")) for name in BUILT}
 
 
 @pytest.fixture
