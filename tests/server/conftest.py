@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from .helpers import AppServer, InProcessHub, wheel_files, write_wheel
+from support.app import InProcessHub
+from support.crafted import wheel_files, write_wheel
 
 
 @pytest.fixture
@@ -18,13 +18,6 @@ def make_wheel(tmp_path: Path) -> Callable[..., Path]:
         return write_wheel(tmp_path, wheel_files(name, version, **metadata))
 
     return make
-
-
-@pytest.fixture
-def app_server(tmp_path: Path) -> Iterator[AppServer]:
-    """An in-process hub on fresh storage (fast; for API-level tests)."""
-    with AppServer(tmp_path / "storage") as server:
-        yield server
 
 
 @pytest.fixture

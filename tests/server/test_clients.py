@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.app import upload
 from uv import find_uv_bin
-
-from .helpers import upload
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

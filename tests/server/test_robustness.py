@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import requests
+from support.app import upload
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import start_hub_server
 
 from hub.server import Storage
-
-from .helpers import upload, wheel_files, write_wheel
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
