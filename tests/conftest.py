@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated environment and the test operator distributions."""
+"""Shared fixtures: an isolated environment, the test operator distributions, and the hooks
+that keep the markers honest (support.markers)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import markers
 from support.cluster import Cluster, bare_venv, start_cluster
 from support.hub_server import HubServer, start_hub_server
+from support.index import Index, pypi_like, serve_index
 from support.wheelhouse import TEST_PROJECTS, Wheelhouse
 
 import hub
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Record the test's markers for support.markers.require, and cut a test without
+    ``network`` off from everything beyond loopback, fixtures of any scope included."""
+    running = frozenset(m.name for m in item.iter_markers())
+    saved = {key: os.environ.get(key) for key in markers.NO_NETWORK}
+    markers.RUNNING = running
+    if markers.offline(running):
+        os.environ.update(markers.NO_NETWORK)
+    try:
+        yield
+    finally:
+        markers.RUNNING = None
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that uses a started Ray, cluster or hub server carries its marker."""
+    missing = markers.missing_for_fixtures(getattr(item, "fixturenames", ()),
+                                           frozenset(m.name for m in item.iter_markers()))
+    if missing:
+        raise markers.MarkerMissing(f"{item.nodeid} uses fixtures that need the marker(s) "
+                                    f"{', '.join(missing)}")
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +78,14 @@ def wheels(wheelhouse: Wheelhouse) -> Wheelhouse:
 def test_ops_site(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test operator distributions, installed from the wheelhouse into one folder."""
     return wheelhouse.install(TEST_PROJECTS, tmp_path_factory.mktemp("test-ops-site"))
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """A local index serving six, toolz and tabulate at fixed versions (support.index):
+    what the resolver tests lock from instead of PyPI."""
+    with serve_index(tmp_path_factory.mktemp("package-index")) as index:
+        yield pypi_like(index)
 
 
 @pytest.fixture
@@ -100,6 +140,7 @@ def ray_local(test_ops_site: Path) -> Iterator[Any]:
     """
     import ray
 
+    markers.require("ray", "starts a local Ray")
     temp = Path(tempfile.mkdtemp(prefix="opshub-ray-"))
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(test_ops_site), old]))

@@ -20,6 +20,7 @@ import uvicorn
 from hub._dist import WheelInfo, inspect_wheel
 from hub.server import Storage, create_app, create_token
 
+from .markers import require
 from .transport import BASE_URL, in_process_session
 
 
@@ -67,6 +68,7 @@ class AppServer:
         self.url = ""
 
     def __enter__(self) -> Self:
+        require("server", "serves the hub on a socket (uvicorn in a thread)")
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
