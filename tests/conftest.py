@@ -27,17 +27,21 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     running = frozenset(m.name for m in item.iter_markers())
     saved = {key: os.environ.get(key) for key in markers.NO_NETWORK}
     markers.RUNNING = running
-    if markers.offline(running):
-        os.environ.update(markers.NO_NETWORK)
     try:
+        if markers.offline(running):
+            _set_environ(markers.NO_NETWORK)
         yield
     finally:
         markers.RUNNING = None
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environ(saved)
+
+
+def _set_environ(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from support.app import InProcessHub
+from support.crafted import wheel_files, write_wheel
 
 
-@pytest.fixture
-def hub(hub_app: InProcessHub, make_wheel, wheels: dict[str, Path]) -> InProcessHub:
-    """basic 1.0.0 and heavy 0.3.0 (built), and a crafted opshub-demo 1.0 and 2.0."""
-    for wheel in (wheels["basic"], wheels["heavy"]):
-        assert hub_app.upload(wheel).ok
-    for version in ("1.0", "2.0"):
-        wheel = make_wheel(version=version, Keywords="vision,Embedding",
-                           **{"Requires-Dist": "numpy>=1.20"})
-        assert hub_app.upload(wheel).ok
-    return hub_app
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, wheels: dict[str, Path]
+        ) -> Iterator[InProcessHub]:
+    """basic 1.0.0 and heavy 0.3.0 (built), and a crafted opshub-demo 1.0 and 2.0: one hub
+    for the module (the yank tests put back what they change)."""
+    folder = tmp_path_factory.mktemp("api")
+    with InProcessHub(folder / "storage") as server:
+        for wheel in (wheels["basic"], wheels["heavy"]):
+            assert server.upload(wheel).ok
+        for version in ("1.0", "2.0"):
+            wheel = write_wheel(folder, wheel_files(version=version, Keywords="vision,Embedding",
+                                                    **{"Requires-Dist": "numpy>=1.20"}))
+            assert server.upload(wheel).ok
+        yield server
 
 
 def _get(server: InProcessHub, path: str) -> requests.Response:

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 
 import pytest
 from support.app import InProcessHub
+from support.crafted import wheel_files, write_wheel
 
 from hub.server._errors import RequestRejected
 from hub.server._simple import HTML_V1, JSON_V1, choose_media_type
 
 
-@pytest.fixture
-def index(hub_app: InProcessHub, make_wheel) -> InProcessHub:
-    """A hub with opshub-demo 1.0 (requires-python with '<') and a yanked 2.0."""
-    for version in ("1.0", "2.0"):
-        wheel = make_wheel(version=version, **{"Requires-Python": ">=3.8,<4"})
-        assert hub_app.upload(wheel).ok
-    yank = hub_app.session.post(hub_app.url + "/api/projects/opshub-demo/2.0/yank", timeout=10,
-                                json={"reason": 'bad "quotes" <b>'},
-                                auth=("__token__", hub_app.token))
-    assert yank.ok, yank.text
-    return hub_app
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
+    """A hub with opshub-demo 1.0 (requires-python with '<') and a yanked 2.0, shared by
+    the module's tests (they only read)."""
+    folder = tmp_path_factory.mktemp("simple")
+    with InProcessHub(folder / "storage") as hub:
+        for version in ("1.0", "2.0"):
+            wheel = write_wheel(folder, wheel_files(version=version,
+                                                    **{"Requires-Python": ">=3.8,<4"}))
+            assert hub.upload(wheel).ok
+        yank = hub.session.post(hub.url + "/api/projects/opshub-demo/2.0/yank", timeout=10,
+                                json={"reason": 'bad "quotes" <b>'}, auth=("__token__", hub.token))
+        assert yank.ok, yank.text
+        yield hub
 
 
 @pytest.mark.parametrize("accept, fmt, expected", [
