@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from support import markers
+from support.app import InProcessHub
 from support.cluster import Cluster, bare_venv, start_cluster
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import HubServer, start_hub_server
 from support.index import Index, pypi_like, serve_index
 from support.wheelhouse import TEST_PROJECTS, Wheelhouse
@@ -90,6 +92,22 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     what the resolver tests lock from instead of PyPI."""
     with serve_index(tmp_path_factory.mktemp("package-index")) as index:
         yield pypi_like(index)
+
+
+@pytest.fixture
+def make_wheel(tmp_path: Path) -> Callable[..., Path]:
+    """``make_wheel(name, version, **metadata)``: a valid crafted operator wheel."""
+    def make(name: str = "opshub-demo", version: str = "1.0", **metadata: str) -> Path:
+        return write_wheel(tmp_path, wheel_files(name, version, **metadata))
+
+    return make
+
+
+@pytest.fixture
+def hub_app(tmp_path: Path) -> Iterator[InProcessHub]:
+    """The hub app on fresh storage behind Starlette's TestClient (no socket: fastest)."""
+    with InProcessHub(tmp_path / "storage") as hub:
+        yield hub
 
 
 @pytest.fixture
