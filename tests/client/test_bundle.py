@@ -23,7 +23,7 @@ from uv import find_uv_bin
 
 from hub.server import Storage, create_token
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.network]  # node wheels: from PyPI once per machine
 
 
 @pytest.fixture(scope="module")
