@@ -30,7 +30,8 @@ from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
 from support.wheelhouse import Wheelhouse
 
-pytestmark = [pytest.mark.cluster, pytest.mark.server, pytest.mark.slow]
+# network: `hub mirror` on the connected side copies the wheels from PyPI
+pytestmark = [pytest.mark.cluster, pytest.mark.server, pytest.mark.slow, pytest.mark.network]
 
 OPERATORS = ("image-decode", "image-embed")
 

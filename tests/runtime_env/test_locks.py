@@ -85,6 +85,7 @@ def test_no_build_for_the_target_is_one_clear_error(tmp_path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.network  # image-embed's other requirements come from PyPI
 def test_a_cpu_lock_of_image_embed_here_takes_torch_from_pip_find_links(tmp_path) -> None:
     """This machine: PIP_FIND_LINKS=/opt/wheels holds torch 2.13.0+cpu; PyPI's newer
     torch pulls in CUDA. uv ignores PIP_*; opshub passes it on."""
