@@ -59,6 +59,7 @@ class AppServer:
     """``create_app`` served by uvicorn in a thread of the test process."""
 
     def __init__(self, storage: Path, **options: Any) -> None:
+        require("server", "serves the hub on a socket (uvicorn in a thread)")
         self.storage = storage
         self.app = create_app(storage, **options)
         self.token = create_token(self.app.state.storage)
@@ -68,7 +69,6 @@ class AppServer:
         self.url = ""
 
     def __enter__(self) -> Self:
-        require("server", "serves the hub on a socket (uvicorn in a thread)")
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def build_project(project: Path, out: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class Wheelhouse:
+class Wheelhouse(Mapping[str, Path]):
     """One folder of built wheels, by project folder name (``basic``, ``image-embed``)."""
 
     folder: Path
@@ -58,6 +58,12 @@ class Wheelhouse:
 
     def __getitem__(self, name: str) -> Path:
         return self.wheels[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.wheels)
+
+    def __len__(self) -> int:
+        return len(self.wheels)
 
     def install(self, names: Iterable[str], target: Path) -> Path:
         """Install the named wheels (no dependencies) into the folder ``target``."""
