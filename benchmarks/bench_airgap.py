@@ -31,18 +31,19 @@ from _common import run as command
 from bench_remote_env import DRIVER  # the same measurement, side by side
 
 sys.path.insert(0, str(ROOT / "tests"))
-from support.airgap import build_wheels, dead_index_env
+from support.airgap import dead_index_env
 from support.cluster import bare_venv, run_driver, start_cluster
 from support.driver_venv import driver_venv
 from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
+from support.wheelhouse import build_project
 
 
 def run(quick: bool, network: bool) -> Section:
     work = Path(tempfile.mkdtemp(prefix="oha-", dir="/tmp"))
     hub = start_hub_server(work / "hub")
     try:
-        [wheel] = build_wheels([OPERATORS / "image-embed"], work / "wheels")
+        wheel = build_project(OPERATORS / "image-embed", work / "wheels")
         env = {"HUB_URL": hub.url, "HUB_TOKEN": hub.token}
         command([sys.executable, "-m", "hub", "publish", str(wheel)], {**_base(), **env})
         mirror_s, summary = _mirror(hub, work)

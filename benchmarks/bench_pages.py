@@ -26,7 +26,8 @@ import requests
 from _common import ROOT, Row, Section, row, target, timed
 
 sys.path.insert(0, str(ROOT / "tests"))
-from server.helpers import upload, wheel_files, write_wheel  # the tests' crafted wheels
+from support.app import upload  # the tests' raw uploads and crafted wheels
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import HubServer, start_hub_server
 
 from hub.server import Storage, create_token

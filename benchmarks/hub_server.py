@@ -28,7 +28,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; reuse the test helpers
 
-from server.helpers import upload, wheel_files, write_wheel
+from support.app import upload
+from support.crafted import wheel_files, write_wheel
 from support.net import free_port
 from uv import find_uv_bin
 

@@ -29,18 +29,14 @@ from ._exceptions import (
     InvalidDistribution,
     InvalidOperator,
     ItemError,
-    MirrorError,
-    NotMirrored,
     OperatorAttributeError,
     OperatorBroken,
     OperatorConflict,
     OperatorLoadError,
     OperatorNotFound,
     OperatorNotLocal,
-    PinConflict,
     PipelineError,
     ProjectNotFound,
-    ResolutionError,
     ScaffoldError,
     StorageError,
 )
@@ -49,13 +45,19 @@ from ._registry import ops
 from .hookspecs import hookimpl
 from .metadata import OperatorMetadata
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
+    from runtime_env import MirrorError, NotMirrored, PinConflict, ResolutionError
+
     from .client import HubClient
     from .pipeline import DataCollection, per_worker
 
 # Imported on first use, so `import hub` (and `hub list`) loads neither requests nor Ray.
+# runtime_env's errors too: runtime_env builds on hub (its errors subclass HubError), so
+# hub imports it only when one is asked for (tests/test_layers.py).
 _LAZY = {"DataCollection": "hub.pipeline", "per_worker": "hub.pipeline",
-         "HubClient": "hub.client"}
+         "HubClient": "hub.client", "MirrorError": "runtime_env",
+         "NotMirrored": "runtime_env", "PinConflict": "runtime_env",
+         "ResolutionError": "runtime_env"}
 
 
 def __getattr__(name: str) -> object:

@@ -23,7 +23,7 @@ from ._operator import normalize_name
 
 if TYPE_CHECKING:
     from runtime_env import Planner, Target
-    from runtime_env._mirror import Needed, TargetLocks
+    from runtime_env.mirror import Needed, TargetLocks
 
     from ._operator import OperatorSpec
     from .client import HubClient
@@ -51,7 +51,7 @@ def make_bundle(names: Sequence[str], targets: Sequence[Target], output: Path,
     """Write the bundle of NAMES for ``targets`` from the hub to ``output``."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
-    from runtime_env._mirror import target_locks
+    from runtime_env.mirror import target_locks
 
     specs = [fetch_spec(client, name) for name in names]
     hub_names = planner.hub_names(specs)
@@ -112,8 +112,7 @@ def _operator_file(client: HubClient, distribution: str, version: str
 def _mirrored_file(client: HubClient, needed: Needed, specs: Sequence[OperatorSpec]
                    ) -> tuple[BundleFile, str]:
     """The hub's mirrored wheel for a pin, best for its target."""
-    from runtime_env._builds import tag_rank
-    from runtime_env._target import target_flags
+    from runtime_env.mirror import tag_rank, target_flags
 
     files = [f for f in client.mirrored(needed.name)
              if f["hashes"].get("sha256") in needed.hashes

@@ -17,7 +17,9 @@ from typing import IO
 
 import requests
 
-from ._exceptions import HubConnectionError, MirrorError
+from runtime_env import MirrorError
+
+from ._exceptions import HubConnectionError
 
 TIMEOUT = 60.0  # seconds to connect and between bytes
 _CHUNK = 1 << 20

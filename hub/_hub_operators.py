@@ -9,6 +9,7 @@ importing anything of it. Its code runs only where an env installs that exact wh
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from ._exceptions import HubError, HubResponseError, InvalidOperator
+from ._exceptions import HubError, HubResponseError, InvalidOperator, ProjectNotFound
 from ._operator import HubOrigin, OperatorSpec, normalize_name
 from .metadata import with_defaults
 
@@ -28,7 +29,7 @@ def fetch_spec(client: HubClient, requirement: str) -> OperatorSpec:
     """The spec of operator ``NAME`` or ``NAME==VERSION`` (any specifier) on the hub."""
     req = _parse(requirement)
     name = normalize_name(req.name)
-    project = _project(client, name)
+    project = find_project(name, client)
     release = choose_release(project, req.specifier)
     entry = _operator_entry(release, name, project["name"])
     return spec_from_entry(entry, _origin(client.url, project["name"], release))
@@ -101,12 +102,6 @@ def _matches(specifier: SpecifierSet, version: str) -> bool:
         return False
 
 
-def _project(client: HubClient, name: str) -> dict[str, Any]:
-    from ._install import find_project  # one lookup rule for `hub install` and the fallback
-
-    return find_project(name, client)
-
-
 def _operator_entry(release: Mapping[str, Any], name: str, project: str) -> dict[str, Any]:
     operators = [dict(op) for op in release.get("operators", []) if isinstance(op, dict)]
     named = [op for op in operators if normalize_name(str(op.get("name", ""))) == name]
@@ -131,3 +126,32 @@ def _origin(hub_url: str, project: str, release: Mapping[str, Any]) -> HubOrigin
     except KeyError as exc:
         raise HubResponseError(f"the hub at {hub_url} lists {project} {version} without "
                                f"{exc} — is it an opshub hub?", hub_url, 200) from None
+
+
+def find_project(name: str, client: HubClient) -> dict[str, Any]:
+    """A hub project by its name or by the name of an operator it registers (one lookup
+    rule for `hub install`, `hub search` and operators fetched from the hub)."""
+    try:
+        return client.project(name)
+    except ProjectNotFound:
+        candidates = _candidates(name, client)
+    owners = sorted({r["name"] for r in candidates if name in r.get("operators", [])})
+    if len(owners) == 1:
+        return client.project(owners[0])
+    if owners:
+        raise HubError(f"operator {name!r} is published by {' and '.join(owners)} — "
+                       "install one of them by its project name")
+    known = {r["name"] for r in candidates}
+    known |= {op for r in candidates for op in r.get("operators", [])}
+    raise ProjectNotFound(name, client.url, difflib.get_close_matches(name, sorted(known), n=3))
+
+
+def _candidates(name: str, client: HubClient) -> list[dict[str, Any]]:
+    """Search results for ``name``, and every project when none registers it."""
+    results = client.search(name)
+    if any(name in r.get("operators", []) for r in results):
+        return results
+    try:
+        return results + client.search("")
+    except HubResponseError:  # a hub that refuses an empty query: the matches are all we have
+        return results

@@ -24,15 +24,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from runtime_env import NotMirrored, PinConflict
+
 from ._environment import Row, interpreter, operator_entry_points, operators_in
-from ._exceptions import (
-    CommandFailed,
-    HubError,
-    HubResponseError,
-    NotMirrored,
-    PinConflict,
-    ProjectNotFound,
-)
+from ._exceptions import CommandFailed, HubError
+from ._hub_operators import find_project
 from ._pip_install import pip_install
 from ._tools import find_uv, run
 from .offline import missing_package
@@ -172,34 +168,6 @@ def _contradict(a: Requirement, b: Requirement) -> bool:
         if exact and not other.specifier.contains(exact[0], prereleases=True):
             return True
     return False
-
-
-def find_project(name: str, client: HubClient) -> dict[str, Any]:
-    """A hub project by its name or by the name of an operator it registers."""
-    try:
-        return client.project(name)
-    except ProjectNotFound:
-        candidates = _candidates(name, client)
-    owners = sorted({r["name"] for r in candidates if name in r.get("operators", [])})
-    if len(owners) == 1:
-        return client.project(owners[0])
-    if owners:
-        raise HubError(f"operator {name!r} is published by {' and '.join(owners)} — "
-                       "install one of them by its project name")
-    known = {r["name"] for r in candidates}
-    known |= {op for r in candidates for op in r.get("operators", [])}
-    raise ProjectNotFound(name, client.url, difflib.get_close_matches(name, sorted(known), n=3))
-
-
-def _candidates(name: str, client: HubClient) -> list[dict[str, Any]]:
-    """Search results for ``name``, and every project when none registers it."""
-    results = client.search(name)
-    if any(name in r.get("operators", []) for r in results):
-        return results
-    try:
-        return results + client.search("")
-    except HubResponseError:  # a hub that refuses an empty query: the matches are all we have
-        return results
 
 
 def _check_versions(project: dict[str, Any], req: Requirement) -> None:

@@ -1,7 +1,7 @@
 """`hub mirror`: copy every wheel operators' envs need into the hub's mirror (issue #14).
 
 For each operator (described by the hub) and target, the planner's locks give every pin
-and its sha256 (``runtime_env._mirror``); each pin's wheel is found in the upstream
+and its sha256 (:mod:`runtime_env.mirror`); each pin's wheel is found in the upstream
 sources (PyPI, extra indexes, find-links folders such as /opt/wheels), checked against
 the lock while it streams (:mod:`hub._fetch`), and PUT into the hub, which checks the
 sha256 again as it receives it.
@@ -27,8 +27,7 @@ from ._hub_operators import fetch_spec
 
 if TYPE_CHECKING:
     from runtime_env import Planner, Target
-    from runtime_env._builds import SourceFile
-    from runtime_env._mirror import Needed
+    from runtime_env.mirror import Needed, SourceFile
 
     from ._operator import OperatorSpec
     from .client import HubClient
@@ -73,7 +72,7 @@ class MirrorPlan:
 def plan_mirror(names: Sequence[str], targets: Sequence[Target], client: HubClient,
                 planner: Planner) -> MirrorPlan:
     """Lock NAMES for each target and find every wheel the hub lacks in the sources."""
-    from runtime_env._mirror import find_wheel, target_locks
+    from runtime_env.mirror import find_wheel, target_locks
 
     if planner.settings.offline:
         raise ConfigError("`hub mirror` copies from the upstream sources, so it runs on a "
@@ -126,7 +125,7 @@ def run_mirror(plan: MirrorPlan, client: HubClient, spool: Path, progress: bool 
 def copy_one(copy: Copy, client: HubClient, spool: Path, session: requests.Session,
              progress: Callable[[int], None]) -> int:
     """Fetch (or read) one wheel, check it, PUT it into the hub; the bytes copied."""
-    from runtime_env._mirror import local_path
+    from runtime_env.mirror import local_path
 
     source, needed = copy.source, copy.needed
     local = local_path(source.url)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from ._cache import CacheEntry, LockCache
+from ._errors import MirrorError, NotMirrored, PinConflict, ResolutionError
 from ._lock import Lock
 from ._merge import merge
 from ._node_env import node_env
@@ -31,9 +32,13 @@ __all__ = [
     "Lock",
     "LockCache",
     "LockRequest",
+    "MirrorError",
     "NodeReport",
+    "NotMirrored",
+    "PinConflict",
     "PipToolsResolver",
     "Planner",
+    "ResolutionError",
     "Resolver",
     "Scope",
     "Sources",

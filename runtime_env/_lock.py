@@ -10,7 +10,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from hub import ResolutionError
+from ._errors import ResolutionError
 
 _HASH = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")
 Hashes = tuple[tuple[str, tuple[str, ...]], ...]

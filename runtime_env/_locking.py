@@ -17,11 +17,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from hub import ResolutionError
-
 from ._accelerator import Misfit, candidates, misfits
 from ._builds import list_builds
 from ._cache import LockCache
+from ._errors import ResolutionError
 from ._lock import Lock
 from ._request import LockRequest
 from ._resolvers import Resolver

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub import PinConflict
-
+from ._errors import PinConflict
 from ._lock import Lock
 
 

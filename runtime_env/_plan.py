@@ -19,8 +19,9 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from hub import InvalidOperator, OperatorSpec, ResolutionError
+from hub import InvalidOperator, OperatorSpec
 
+from ._errors import ResolutionError
 from ._lock import Lock
 from ._survey import Survey
 from ._target import Target

@@ -19,13 +19,14 @@ from typing import Any, Literal
 from packaging.utils import canonicalize_name
 
 import hub
-from hub import ConfigError, NotMirrored, OperatorSpec, ResolutionError
+from hub import ConfigError, OperatorSpec
 from hub.client import HubClient
 from hub.config import Settings, load_settings
 from hub.offline import missing_package
 
 from ._builds import list_builds, tag_rank
 from ._cache import LockCache
+from ._errors import NotMirrored, ResolutionError
 from ._lock import Lock
 from ._locking import Builds, lock_request
 from ._merge import merge

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from hub import ConfigError, ResolutionError
+from hub import ConfigError
 
+from ._errors import ResolutionError
 from ._lock import Lock, parse_requirements_output
 from ._request import LockRequest
 from ._requirements import SELF, installed_version

@@ -1,24 +1,58 @@
-"""Shared fixtures: an isolated environment and the test operator distributions."""
+"""Shared fixtures: an isolated environment, the test operator distributions, and the hooks
+that keep the markers honest (support.markers)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import markers
+from support.app import InProcessHub
 from support.cluster import Cluster, bare_venv, start_cluster
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import HubServer, start_hub_server
-from uv import find_uv_bin
+from support.index import Index, pypi_like, serve_index
+from support.wheelhouse import TEST_PROJECTS, Wheelhouse
 
 import hub
 
-TESTS = Path(__file__).parent
-TEST_OPERATORS = TESTS / "operators"
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Record the test's markers for support.markers.require, and cut a test without
+    ``network`` off from everything beyond loopback, fixtures of any scope included."""
+    running = frozenset(m.name for m in item.iter_markers())
+    saved = {key: os.environ.get(key) for key in markers.NO_NETWORK}
+    markers.RUNNING = running
+    try:
+        if markers.offline(running):
+            _set_environ(markers.NO_NETWORK)
+        yield
+    finally:
+        markers.RUNNING = None
+        _set_environ(saved)
+
+
+def _set_environ(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that uses a started Ray, cluster or hub server carries its marker."""
+    missing = markers.missing_for_fixtures(getattr(item, "fixturenames", ()),
+                                           frozenset(m.name for m in item.iter_markers()))
+    if missing:
+        raise markers.MarkerMissing(f"{item.nodeid} uses fixtures that need the marker(s) "
+                                    f"{', '.join(missing)}")
 
 
 @pytest.fixture(autouse=True)
@@ -35,16 +69,45 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(scope="session")
-def test_ops_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test operator distributions, built as wheels and installed into one folder."""
-    site = tmp_path_factory.mktemp("test-ops-site")
-    projects = sorted(p for p in TEST_OPERATORS.iterdir() if (p / "pyproject.toml").exists())
-    subprocess.run(
-        [find_uv_bin(), "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         *map(str, projects)],
-        check=True,
-    )
-    return site
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """Every test and first-party operator built once for the run, into one folder."""
+    return Wheelhouse.build(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="session")
+def wheels(wheelhouse: Wheelhouse) -> Wheelhouse:
+    """The wheelhouse under the name the upload tests use: ``wheels["basic"]``."""
+    return wheelhouse
+
+
+@pytest.fixture(scope="session")
+def test_ops_site(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test operator distributions, installed from the wheelhouse into one folder."""
+    return wheelhouse.install(TEST_PROJECTS, tmp_path_factory.mktemp("test-ops-site"))
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """A local index serving six, toolz and tabulate at fixed versions (support.index):
+    what the resolver tests lock from instead of PyPI."""
+    with serve_index(tmp_path_factory.mktemp("package-index")) as index:
+        yield pypi_like(index)
+
+
+@pytest.fixture
+def make_wheel(tmp_path: Path) -> Callable[..., Path]:
+    """``make_wheel(name, version, **metadata)``: a valid crafted operator wheel."""
+    def make(name: str = "opshub-demo", version: str = "1.0", **metadata: str) -> Path:
+        return write_wheel(tmp_path, wheel_files(name, version, **metadata))
+
+    return make
+
+
+@pytest.fixture
+def hub_app(tmp_path: Path) -> Iterator[InProcessHub]:
+    """The hub app on fresh storage behind Starlette's TestClient (no socket: fastest)."""
+    with InProcessHub(tmp_path / "storage") as hub:
+        yield hub
 
 
 @pytest.fixture
@@ -99,6 +162,7 @@ def ray_local(test_ops_site: Path) -> Iterator[Any]:
     """
     import ray
 
+    markers.require("ray", "starts a local Ray")
     temp = Path(tempfile.mkdtemp(prefix="opshub-ray-"))
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(test_ops_site), old]))

@@ -73,10 +73,13 @@ def test_unknown_attribute_is_an_attribute_error():
 
 
 def test_every_error_class_is_exported_and_derives_from_hub_error():
+    """hub's own errors and runtime_env's (one tree, re-exported by hub)."""
+    import runtime_env._errors
     from hub import _exceptions
 
-    classes = {n for n, v in vars(_exceptions).items() if isinstance(v, type)
-               and issubclass(v, Exception) and v.__module__ == _exceptions.__name__}
+    classes = {n for module in (_exceptions, runtime_env._errors)
+               for n, v in vars(module).items() if isinstance(v, type)
+               and issubclass(v, Exception) and v.__module__ == module.__name__}
     assert classes == set(ERRORS)
     assert all(issubclass(getattr(hub, n), hub.HubError) for n in classes)
 

@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from support.hub_server import HubServer, start_hub_server
+from support.wheelhouse import Wheelhouse
 
 import hub
 from hub import HubError, OperatorNotFound, OperatorNotLocal
@@ -19,17 +19,16 @@ from hub._operator import HubOrigin
 from hub.pipeline import DataCollection
 
 pytestmark = pytest.mark.server
-OPERATORS = Path(__file__).parent / "operators"
 
 
 @pytest.fixture(scope="module")
-def module_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+def module_hub(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse
+               ) -> Iterator[HubServer]:
     """One hub for the module, serving the test operators `dep` and `basic`."""
     server = start_hub_server(tmp_path_factory.mktemp("hub") / "storage")
     env = {**os.environ, "HUB_URL": server.url, "HUB_TOKEN": server.token}
-    for name in ("dep", "basic"):
-        subprocess.run([sys.executable, "-m", "hub", "publish", str(OPERATORS / name)],
-                       check=True, capture_output=True, env=env)
+    subprocess.run([sys.executable, "-m", "hub", "publish", str(wheelhouse["dep"]),
+                    str(wheelhouse["basic"])], check=True, capture_output=True, env=env)
     yield server
     server.stop()
 

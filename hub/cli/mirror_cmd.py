@@ -42,7 +42,7 @@ def targets_and_planner(pythons: tuple[str, ...], platforms: tuple[str, ...],
                         ) -> tuple[list[Target], Planner, HubClient]:
     """The targets (each said on stderr), a planner and the hub's client."""
     from runtime_env import Planner, get_resolver
-    from runtime_env._mirror import targets
+    from runtime_env.mirror import targets
 
     from ..client import HubClient
 

@@ -38,7 +38,7 @@ def search(query: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(name: str, as_json: bool) -> None:
     """Show a project (NAME, NAME==VERSION or an operator name): versions, operators, card."""
-    from .._install import find_project
+    from .._hub_operators import find_project
     from ..client import HubClient
 
     name, _, wanted = name.partition("==")

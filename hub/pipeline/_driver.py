@@ -23,6 +23,8 @@ from ._worker import Block
 from .executors import Executor, make_executor
 from .executors._base import Chunks, Feed, Items, Piece
 
+PROGRESS_DELAY = 1.0  # seconds before a progress bar shows: a quick pipeline prints none
+
 Segment = list[StagePlan] | Regroup
 
 
@@ -225,4 +227,4 @@ def _progress(segment: list[StagePlan], executor: Executor) -> Any:
     asked = {s.options.progress for p in segment for s in p.stages} - {None}
     show = True in asked if asked else executor.parallel and sys.stderr.isatty()
     name = " + ".join(p.name for p in segment)
-    return tqdm(desc=name, unit="item", disable=not show, delay=1.0, leave=False)
+    return tqdm(desc=name, unit="item", disable=not show, delay=PROGRESS_DELAY, leave=False)

@@ -12,7 +12,8 @@ import pytest
 RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 SECTIONS = ("overhead", "startup", "install", "pages")  # the ones that need no network
 
-pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.server]
+# network: the install and pages sections `hub publish` project folders (uv fetches hatchling)
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.server, pytest.mark.network]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from server.helpers import wheel_files, write_wheel
+from support.crafted import wheel_files, write_wheel
 from support.net import free_port
 
 from hub.cli import main

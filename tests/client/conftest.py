@@ -1,4 +1,4 @@
-"""Client fixtures: built test wheels and a throwaway environment to install into."""
+"""Client fixtures: a throwaway environment to install into, and the CLI as a subprocess."""
 
 from __future__ import annotations
 
@@ -10,18 +10,6 @@ from pathlib import Path
 
 import pytest
 from uv import find_uv_bin
-
-from hub._publish import build_wheel
-
-TESTS = Path(__file__).parent.parent
-TEST_OPERATORS = TESTS / "operators"
-
-
-@pytest.fixture(scope="session")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Wheels of the basic and the broken test operators, built once."""
-    out = tmp_path_factory.mktemp("wheels")
-    return {name: build_wheel(TEST_OPERATORS / name, out / name) for name in ("basic", "broken")}
 
 
 @pytest.fixture

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from server.helpers import AppServer
 from support.airgap import dead_index_env
+from support.app import AppServer
 from support.hub_server import start_hub_server
 from support.upstream import OPERATOR, connected_env, hub, operator, upstream
 from uv import find_uv_bin
 
 from hub.server import Storage, create_token
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.network]  # node wheels: from PyPI once per machine
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.wheelhouse import TEST_OPERATORS, build_project
 from uv import find_uv_bin
 
 from hub.client import HubClient
-
-from .conftest import TEST_OPERATORS
 
 pytestmark = pytest.mark.server
 
@@ -32,6 +31,7 @@ def operators(cli: Cli, python: Path) -> dict[str, str]:
     return {row["name"]: row["status"] for row in rows}
 
 
+@pytest.mark.network  # `hub publish` of a folder builds it: uv fetches hatchling
 def test_publish_search_info_install_list_uninstall(
     hub_server: object, hub_cli: Cli, throwaway_python: Path
 ) -> None:
@@ -92,13 +92,15 @@ def test_skip_existing_keeps_the_published_file(hub_server: object, hub_cli: Cli
                                                 tmp_path: Path) -> None:
     project = tmp_path / "basic"
     shutil.copytree(TEST_OPERATORS / "basic", project)
-    hub_cli("publish", project)
-    hub_cli("publish", project)  # the same bytes again: a no-op
+    wheel = build_project(project, tmp_path / "first")
+    hub_cli("publish", wheel)
+    hub_cli("publish", wheel)  # the same bytes again: a no-op
     impl = project / "opshub_test_basic" / "impl.py"
     impl.write_text(impl.read_text() + "\n# changed\n")
-    out = hub_cli("publish", project, ok=False)
+    changed = build_project(project, tmp_path / "changed")  # the same filename
+    out = hub_cli("publish", changed, ok=False)
     assert out.returncode == 1 and "--skip-existing" in out.stderr
-    out = hub_cli("publish", project, "--skip-existing", "--json")
+    out = hub_cli("publish", changed, "--skip-existing", "--json")
     assert json.loads(out.stdout)[0]["status"] == "skipped"
 
 
@@ -122,8 +124,8 @@ def test_pip_installs_from_the_hub_when_asked(
     assert installed(throwaway_python)["opshub-test-basic"] == "1.0.0"
 
 
-def make_project(root: Path, name: str, version: str, dependencies: list[str]) -> Path:
-    """A minimal operator distribution: one function operator named after the project."""
+def make_wheel(root: Path, name: str, version: str, dependencies: list[str]) -> Path:
+    """A minimal operator distribution, built: one function operator named after it."""
     package = name.replace("-", "_")
     (root / package).mkdir(parents=True)
     (root / package / "__init__.py").write_text("")
@@ -137,15 +139,15 @@ def make_project(root: Path, name: str, version: str, dependencies: list[str]) -
         f"dependencies = {json.dumps(dependencies)}\n\n"
         f'[project.entry-points."opshub.operators"]\n{name} = "{package}.plugin"\n'
     )
-    return root
+    return build_project(root, root / "dist")
 
 
 def test_install_never_replaces_other_packages_unless_allowed(
     hub_server: object, hub_cli: Cli, throwaway_python: Path, tmp_path: Path
 ) -> None:
-    hub_cli("publish", make_project(tmp_path / "a", "opshub-test-lib", "1.0.0", []),
-            make_project(tmp_path / "b", "opshub-test-lib", "2.0.0", []),
-            make_project(tmp_path / "c", "opshub-test-pin", "1.0.0", ["opshub-test-lib==1.0.0"]))
+    hub_cli("publish", make_wheel(tmp_path / "a", "opshub-test-lib", "1.0.0", []),
+            make_wheel(tmp_path / "b", "opshub-test-lib", "2.0.0", []),
+            make_wheel(tmp_path / "c", "opshub-test-pin", "1.0.0", ["opshub-test-lib==1.0.0"]))
     hub_cli("install", "opshub-test-lib", "--python", throwaway_python)  # 2.0.0
     out = hub_cli("install", "opshub-test-pin", "--python", throwaway_python, ok=False)
     assert out.returncode == 1

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from server.helpers import AppServer, upload, wheel_files, write_wheel
+from support.app import AppServer, upload
+from support.crafted import wheel_files, write_wheel
 from uv import find_uv_bin
 
 from hub.cli import main

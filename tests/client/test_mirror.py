@@ -18,7 +18,7 @@ from support.hub_server import HubServer, start_hub_server
 from support.index import Stall, operator_wheel
 from support.upstream import BIG, OPERATOR, connected_env, hub, operator, upstream
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.network]  # node wheels: from PyPI once per machine
 
 
 def _published(tmp_path: Path) -> tuple[HubServer, Path]:

@@ -1,36 +1,23 @@
-"""Fixtures: the first-party operators built as wheels and installed into one folder.
+"""Fixtures: the first-party operators installed into one folder.
 
-Like the test operators (tests/conftest.py), they are installed `--no-deps` into a
-target folder that tests put on sys.path: their third-party requirements come from
-the `test` extra, already in the environment.
+Like the test operators (tests/conftest.py), their wheels come from the session's
+wheelhouse and are installed `--no-deps` into a target folder that tests put on
+sys.path: their third-party requirements come from the `test` extra, already in the
+environment.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from uv import find_uv_bin
+from support.wheelhouse import FIRST_PARTY, Wheelhouse
 
 import hub
 from hub._registry import Registry
-
-ROOT = Path(__file__).resolve().parents[2]
-OPERATORS = ROOT / "operators"
-FIRST_PARTY = ("image-decode", "image-embed", "text-embed")
-
-
-def install_projects(projects: list[Path], target: Path) -> None:
-    """Build and install project directories (no dependencies) into `target`."""
-    subprocess.run(
-        [find_uv_bin(), "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-         *map(str, projects)],
-        check=True,
-    )
 
 
 @contextmanager
@@ -44,11 +31,9 @@ def on_path(site: Path) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def first_party_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first-party operators from operators/, installed into one folder."""
-    site = tmp_path_factory.mktemp("first-party-site")
-    install_projects([OPERATORS / name for name in FIRST_PARTY], site)
-    return site
+def first_party_site(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first-party operators from operators/, installed from the wheelhouse."""
+    return wheelhouse.install(FIRST_PARTY, tmp_path_factory.mktemp("first-party-site"))
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.wheelhouse import Wheelhouse
 
 from hub._dist import inspect_wheel
-from hub._publish import build_wheel
 from hub._registry import Registry
 
 OPERATORS = Path(__file__).resolve().parents[2] / "operators"
@@ -53,11 +53,10 @@ def test_each_distribution_has_a_readme_card(name: str) -> None:
         assert section in card.lower(), f"{name}/README.md lacks {section}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_the_hub_accepts_each_wheel(name: str, tmp_path: Path) -> None:
+def test_the_hub_accepts_each_wheel(name: str, wheelhouse: Wheelhouse) -> None:
     """The server's own upload checks, and the operators it will show, read statically."""
-    info = inspect_wheel(build_wheel(OPERATORS / name, tmp_path))
+    info = inspect_wheel(wheelhouse[name])
     assert info.name == name and info.readme.startswith(f"# {name}")
     [operator] = info.operators
     kind, batch, num_cpus = EXPECTED[name]

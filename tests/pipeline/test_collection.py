@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub import InvalidOperator
-from hub.pipeline import DataCollection, PipelineError, per_worker
+from hub.pipeline import DataCollection, PipelineError, _driver, per_worker
 
 
 def test_an_eager_chain_runs_when_read_and_keeps_its_result() -> None:
@@ -141,13 +141,15 @@ def test_the_pipeline_does_not_import_ray() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
-    slow = DataCollection.range(60).map(lambda x: time.sleep(0.03) or x, chunk_size=5,
-                                        backend="thread", num_worker=1, progress=True)
-    assert slow.to_list() == list(range(60))
+def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_driver, "PROGRESS_DELAY", 0)  # no waiting out the bar's delay
+    shown = DataCollection.range(60).map(lambda x: x, chunk_size=5, backend="thread",
+                                         num_worker=1, progress=True)
+    assert shown.to_list() == list(range(60))
     assert "map(" in capsys.readouterr().err
-    DataCollection.range(60).map(lambda x: time.sleep(0.03) or x, chunk_size=5,
-                                 backend="thread", num_worker=1).to_list()
+    DataCollection.range(60).map(lambda x: x, chunk_size=5, backend="thread",
+                                 num_worker=1).to_list()
     assert capsys.readouterr().err == ""  # stderr is not a terminal here
 
 

@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.airgap import build_wheels, dead_index_env
+from support.airgap import dead_index_env
 from support.cluster import Cluster, bare_venv, run_driver, start_cluster
 from support.driver_venv import driver_venv
 from support.drivers import IMAGES, nearest_are_originals, write_pictures
 from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
+from support.wheelhouse import Wheelhouse
 
-pytestmark = [pytest.mark.cluster, pytest.mark.server, pytest.mark.slow]
+# network: `hub mirror` on the connected side copies the wheels from PyPI
+pytestmark = [pytest.mark.cluster, pytest.mark.server, pytest.mark.slow, pytest.mark.network]
 
-ROOT = Path(__file__).resolve().parents[2]
 OPERATORS = ("image-decode", "image-embed")
 
 
@@ -54,9 +55,8 @@ def cluster(offline: dict[str, str], node_envs: Path) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return build_wheels([ROOT / "operators" / n for n in OPERATORS],
-                        tmp_path_factory.mktemp("wheels"))
+def wheels(wheelhouse: Wheelhouse) -> list[Path]:
+    return [wheelhouse[name] for name in OPERATORS]
 
 
 def _hub(folder: Path, wheels: list[Path]) -> HubServer:

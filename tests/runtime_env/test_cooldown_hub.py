@@ -12,10 +12,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from server.helpers import AppServer, upload, wheel_files, write_wheel
+from support.app import AppServer, upload
+from support.crafted import wheel_files, write_wheel
 from support.index import serve_index
 
-from hub import HubOrigin, OperatorSpec
+from hub import OperatorSpec
+from hub._operator import HubOrigin
 from hub.client import HubClient
 from hub.config import Settings
 from runtime_env import NodeReport, Planner, Scope, Survey, Target, UvResolver

@@ -1,4 +1,8 @@
-"""The content-addressed lock cache: keys, warm lookups, concurrency, list and prune."""
+"""The content-addressed lock cache: keys, warm lookups, concurrency, list and prune.
+
+Resolutions run real uv against the session's local index (``package_index``); the tests
+of damaged entries, which are about the cache alone, use a resolver that returns a fixed
+lock."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.index import Index
 
-from runtime_env import PYPI, Cooldown, LockCache, LockRequest, Sources, Target, UvResolver
+from runtime_env import PYPI, Cooldown, Lock, LockCache, LockRequest, Sources, Target, UvResolver
 from runtime_env._resolvers import run
 
 REQUEST = LockRequest.create(["toolz==1.0.0"], {"six": "1.16.0"}, Target("3.11", "linux"),
@@ -50,11 +55,24 @@ class _OtherVersion(UvResolver):
         return "0.0.1"
 
 
-def test_warm_lookup_touches_no_resolver(tmp_path: Path) -> None:
-    cache = LockCache(tmp_path)
-    cold = cache.get_or_resolve(REQUEST, UvResolver())
-    warm = cache.get_or_resolve(REQUEST, UvResolver(fail))
-    assert warm == cold and warm.as_dict == {"toolz": "1.0.0"}
+def from_index(index: Index) -> LockRequest:
+    """REQUEST, locked from the local index."""
+    return replace(REQUEST, sources=Sources(index.simple))
+
+
+class Canned(UvResolver):
+    """uv as far as the cache can tell (name, version), answering with a fixed lock."""
+
+    def resolve(self, request: LockRequest) -> Lock:
+        return Lock.from_pins({"toolz": "1.0.0"}, resolver=self.name, indexes=request.indexes,
+                              hashes={"toolz": ["ab" * 32]})
+
+
+def test_warm_lookup_touches_no_resolver(tmp_path: Path, package_index: Index) -> None:
+    cache, request = LockCache(tmp_path), from_index(package_index)
+    cold = cache.get_or_resolve(request, UvResolver())
+    warm = cache.get_or_resolve(request, UvResolver(fail))
+    assert warm == cold and warm.as_dict == {"toolz": "1.0.0"} and not warm.unhashed()
     assert [e.pins for e in cache.entries()] == [1]
 
 
@@ -76,26 +94,26 @@ def test_a_damaged_or_wrong_shape_entry_is_a_miss_and_is_replaced(tmp_path: Path
                                                                   text: str) -> None:
     """The attack (issue #11): overwrite a cached lock with valid JSON of another shape."""
     cache = LockCache(tmp_path)
-    cache.get_or_resolve(REQUEST, UvResolver())
-    path = cache.path(REQUEST.key(UvResolver()))
+    cache.get_or_resolve(REQUEST, Canned())
+    path = cache.path(REQUEST.key(Canned()))
     path.write_text(text)
-    assert cache.get(REQUEST.key(UvResolver())) is None
+    assert cache.get(REQUEST.key(Canned())) is None
     assert cache.entries() == []  # `hub cache list` skips it instead of crashing
-    assert cache.get_or_resolve(REQUEST, UvResolver()).as_dict == {"toolz": "1.0.0"}
+    assert cache.get_or_resolve(REQUEST, Canned()).as_dict == {"toolz": "1.0.0"}
     assert json.loads(path.read_text())["requirements"] == ["toolz==1.0.0"]  # replaced
 
 
-def test_failed_resolution_leaves_no_entry(tmp_path: Path) -> None:
+def test_failed_resolution_leaves_no_entry(tmp_path: Path, package_index: Index) -> None:
     cache = LockCache(tmp_path)
-    bad = replace(REQUEST, requirements=("opshub-no-such-package-zz9",))
-    with pytest.raises(Exception, match="could not resolve"):
+    bad = replace(from_index(package_index), requirements=("opshub-no-such-package-zz9",))
+    with pytest.raises(Exception, match="could not resolve.*opshub-no-such-package-zz9"):
         cache.get_or_resolve(bad, UvResolver())
     assert cache.entries() == [] and not list(tmp_path.glob("*.tmp"))
 
 
 def test_list_and_prune(tmp_path: Path) -> None:
     cache = LockCache(tmp_path)
-    cache.get_or_resolve(REQUEST, UvResolver())
+    cache.get_or_resolve(REQUEST, Canned())
     (entry,) = cache.entries()
     assert entry.requirements == ("toolz==1.0.0",) and entry.to_dict()["resolver"] == "uv"
     assert cache.prune(older_than=3600) == 0
@@ -106,7 +124,7 @@ def test_list_and_prune(tmp_path: Path) -> None:
 WORKER = textwrap.dedent('''
     import json, sys
     from pathlib import Path
-    from runtime_env import LockCache, LockRequest, PYPI, Target, UvResolver
+    from runtime_env import LockCache, LockRequest, Target, UvResolver
     from runtime_env._resolvers import run
 
     calls = Path(sys.argv[2])
@@ -116,17 +134,18 @@ WORKER = textwrap.dedent('''
             f.write("run\\n")
         return run(command)
 
-    request = LockRequest.create(["toolz==1.0.0"], {}, Target("3.11", "linux"), [PYPI])
+    request = LockRequest.create(["toolz==1.0.0"], {}, Target("3.11", "linux"), [sys.argv[3]])
     lock = LockCache(Path(sys.argv[1])).get_or_resolve(request, UvResolver(counting))
     print(lock.to_json().replace("\\n", ""))
 ''')
 
 
-def test_concurrent_processes_resolve_once(tmp_path: Path) -> None:
+def test_concurrent_processes_resolve_once(tmp_path: Path, package_index: Index) -> None:
     script, calls = tmp_path / "worker.py", tmp_path / "calls.txt"
     script.write_text(WORKER)
-    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "cache"), str(calls)],
-                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "cache"), str(calls),
+                               package_index.simple], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert len({json.dumps(json.loads(o)) for o in outputs}) == 1

@@ -85,6 +85,7 @@ def test_no_build_for_the_target_is_one_clear_error(tmp_path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.network  # image-embed's other requirements come from PyPI
 def test_a_cpu_lock_of_image_embed_here_takes_torch_from_pip_find_links(tmp_path) -> None:
     """This machine: PIP_FIND_LINKS=/opt/wheels holds torch 2.13.0+cpu; PyPI's newer
     torch pulls in CUDA. uv ignores PIP_*; opshub passes it on."""
@@ -156,10 +157,10 @@ def test_a_package_spared_from_the_cooldown(fresh_release, tmp_path) -> None:
 
 
 @pytest.fixture
-def confusion(hub_server, tmp_path):
+def confusion(hub_server, wheelhouse, tmp_path):
     """The hub serves opshub-test-dep 1.0.0; another index serves 9.0 and a package that
     depends on it (the attack), plus tabulate so no public index is needed."""
-    subprocess.run([sys.executable, "-m", "hub", "publish", str(ROOT / "tests/operators/dep")],
+    subprocess.run([sys.executable, "-m", "hub", "publish", str(wheelhouse["dep"])],
                    check=True, capture_output=True)
     with serve_index(tmp_path / "evil") as evil:
         evil.wheel("opshub-test-dep", "9.0", ["tabulate"])

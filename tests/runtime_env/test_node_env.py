@@ -186,6 +186,7 @@ def probe(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.network  # the lock and the node env's packages come from PyPI
 def test_three_workers_starting_at_once_share_one_build(
     small_lock: list[str], node_root: Path, raylet: int, probe: Path
 ) -> None:
@@ -201,6 +202,7 @@ def test_three_workers_starting_at_once_share_one_build(
 
 
 @pytest.mark.slow
+@pytest.mark.network
 def test_a_build_killed_half_way_is_rebuilt_by_the_next_worker(
     small_lock: list[str], tmp_path: Path, node_root: Path, raylet: int, probe: Path
 ) -> None:
@@ -291,6 +293,7 @@ def drive(cluster: Cluster, fields: Any, root: Path, folder: Path,
 
 @pytest.mark.cluster
 @pytest.mark.slow
+@pytest.mark.network
 def test_two_actors_then_a_second_driver_share_one_build(
     bare_cluster: Cluster, small_lock: list[str], node_root: Path, tmp_path: Path
 ) -> None:
@@ -312,6 +315,7 @@ def test_two_actors_then_a_second_driver_share_one_build(
 
 @pytest.mark.cluster
 @pytest.mark.slow
+@pytest.mark.network
 def test_a_wrong_hash_fails_fast_with_one_error_naming_the_package(
     bare_cluster: Cluster, small_lock: list[str], node_root: Path, tmp_path: Path
 ) -> None:
@@ -345,6 +349,7 @@ def impostor_wheel(folder: Path, name: str, version: str) -> Path:
 
 @pytest.mark.cluster
 @pytest.mark.slow
+@pytest.mark.network
 def test_a_higher_version_on_a_second_index_is_never_installed(
     bare_cluster: Cluster, small_lock: list[str], node_root: Path, tmp_path: Path
 ) -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from server.helpers import AppServer
+from support.app import InProcessHub
 
 from hub import NotMirrored, OperatorSpec
 from hub._operator import HubOrigin
@@ -17,8 +17,8 @@ from hub.config import Settings
 from hub.offline import missing_package
 from runtime_env import NodeReport, Planner, Scope, Sources, Survey, Target, UvResolver
 from runtime_env._builds import tag_rank
-from runtime_env._mirror import targets
 from runtime_env._node_builder import _installer_env
+from runtime_env.mirror import targets
 
 TARGET = Target("3.11.7")
 HUB = "http://hub.internal:8470"
@@ -66,11 +66,12 @@ def test_a_lock_the_mirror_cannot_satisfy_is_one_line_naming_package_target_and_
             "was not found in the package registry and you require pillow>=10, we can "
             "conclude that your requirements are unsatisfiable.\n"))
 
-    with AppServer(tmp_path / "hub") as hub:
+    with InProcessHub(tmp_path / "hub") as hub:
         spec = replace(SPEC, origin=replace(ORIGIN, hub_url=hub.url))
         planner = Planner(settings=Settings(cache_dir=tmp_path, url=hub.url,
                                             hub_configured=True),
-                          resolver=UvResolver(runner=uv_fails), client=HubClient(hub.url))
+                          resolver=UvResolver(runner=uv_fails),
+                          client=HubClient(hub.url, session=hub.session))
         with pytest.raises(NotMirrored) as raised:
             planner.lock([spec], _scope(offline=True))
     assert str(raised.value) == (

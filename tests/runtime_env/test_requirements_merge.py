@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub._exceptions import ConfigError, InvalidOperator, PinConflict
-from runtime_env import Lock, Target, base_constraints, merge, requirements_for
+from hub import ConfigError, InvalidOperator
+from runtime_env import Lock, PinConflict, Target, base_constraints, merge, requirements_for
 from runtime_env._requirements import installed_version
 
 

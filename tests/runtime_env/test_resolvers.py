@@ -1,31 +1,59 @@
-"""Real resolvers against PyPI, on tiny pure-python requirement sets."""
+"""Real resolvers on tiny pure-python requirement sets, against a local index
+(``package_index``: six, toolz, tabulate at fixed versions), and once against PyPI."""
 
 from __future__ import annotations
 
 import subprocess
 
 import pytest
+from support.index import Index
 
-from hub._exceptions import ConfigError, ResolutionError
-from runtime_env import PYPI, LockRequest, PipToolsResolver, Target, UvResolver, get_resolver
+from hub import ConfigError
+from runtime_env import (
+    PYPI,
+    LockRequest,
+    PipToolsResolver,
+    ResolutionError,
+    Target,
+    UvResolver,
+    get_resolver,
+)
 from runtime_env._lock import Lock, parse_requirements_output
 
 HERE = Target.current()
+RESOLVERS = pytest.mark.parametrize("resolver", [UvResolver(), PipToolsResolver()],
+                                    ids=["uv", "pip-tools"])
 
 
-@pytest.mark.parametrize("resolver", [UvResolver(), PipToolsResolver()], ids=["uv", "pip-tools"])
-def test_resolvers_pin_hash_and_respect_constraints(resolver) -> None:
+@RESOLVERS
+def test_resolvers_pin_hash_and_respect_constraints(resolver, package_index: Index) -> None:
     lock = resolver.resolve(LockRequest.create(["toolz<1", "six"], {"six": "1.16.0"}, HERE,
-                                               [PYPI]))
+                                               [package_index.simple]))
     assert lock.as_dict == {"six": "1.16.0", "toolz": "0.12.1"}
     assert lock.resolver == resolver.name and not lock.unhashed()
     assert all(len(h) == 64 for hashes in lock.hash_dict.values() for h in hashes)
 
 
-def test_uv_locks_for_another_python() -> None:
-    # toolz 1.0.0 requires Python >= 3.8; ask for 3.7 and get the last 0.x
-    lock = UvResolver().resolve(LockRequest.create(["toolz"], {}, Target("3.7", "linux", "x86_64"), [PYPI]))
-    assert lock.as_dict["toolz"].startswith("0.")
+@pytest.mark.network
+@RESOLVERS
+def test_resolvers_lock_from_pypi(resolver) -> None:
+    """The real index once: old pins whose answer no new release can change."""
+    lock = resolver.resolve(LockRequest.create(["toolz<1", "six"], {"six": "1.16.0"}, HERE,
+                                               [PYPI]))
+    assert lock.as_dict == {"six": "1.16.0", "toolz": "0.12.1"} and not lock.unhashed()
+
+
+def test_uv_locks_for_another_python(package_index: Index, monkeypatch) -> None:
+    # toolz 1.0.0 requires Python >= 3.8; ask for 3.7 and get the last 0.x. uv would try to
+    # download a CPython 3.7 it does not need for that (runtime_env/_resolvers.py could
+    # pass --python): not here
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    request = LockRequest.create(["toolz"], {}, Target("3.7", "linux", "x86_64"),
+                                 [package_index.simple])
+    assert UvResolver().resolve(request).as_dict == {"toolz": "0.12.1"}
+    assert UvResolver().resolve(LockRequest.create(
+        ["toolz"], {}, Target("3.11", "linux", "x86_64"), [package_index.simple])
+    ).as_dict == {"toolz": "1.0.0"}  # the same index for 3.11: the newest
 
 
 def test_pip_tools_refuses_a_foreign_target() -> None:
@@ -34,23 +62,27 @@ def test_pip_tools_refuses_a_foreign_target() -> None:
 
 
 @pytest.mark.parametrize("name", ["uv", "pip-tools"])
-def test_unknown_package_is_a_resolution_error(name: str) -> None:
+def test_unknown_package_is_a_resolution_error(name: str, package_index: Index) -> None:
     with pytest.raises(ResolutionError) as info:
-        get_resolver(name).resolve(LockRequest.create(["opshub-no-such-package-zz9"], {}, HERE, [PYPI]))
+        get_resolver(name).resolve(LockRequest.create(["opshub-no-such-package-zz9"], {}, HERE,
+                                                      [package_index.simple]))
     err = info.value
     assert err.returncode not in (0, None) and err.command and err.stderr
     assert "opshub-no-such-package-zz9" in str(err)
+    assert "/simple/opshub-no-such-package-zz9/" in [r.path for r in package_index.log]
 
 
-def test_impossible_pins_are_a_resolution_error() -> None:
+def test_impossible_pins_are_a_resolution_error(package_index: Index) -> None:
     with pytest.raises(ResolutionError, match="toolz"):
-        UvResolver().resolve(LockRequest.create(["toolz==1.0.0"], {"toolz": "0.12.1"}, HERE, [PYPI]))
+        UvResolver().resolve(LockRequest.create(["toolz==1.0.0"], {"toolz": "0.12.1"}, HERE,
+                                                [package_index.simple]))
 
 
 @pytest.mark.slow
-def test_unreachable_index_is_a_resolution_error() -> None:
+def test_unreachable_index_is_a_resolution_error(package_index: Index) -> None:
     with pytest.raises(ResolutionError, match="127.0.0.1:9"):
-        UvResolver().resolve(LockRequest.create(["toolz"], {}, HERE, ["http://127.0.0.1:9/simple/", PYPI]))
+        UvResolver().resolve(LockRequest.create(["toolz"], {}, HERE, ["http://127.0.0.1:9/simple/",
+                                                                      package_index.simple]))
 
 
 def test_a_resolver_that_cannot_start_is_a_resolution_error() -> None:

@@ -1,4 +1,5 @@
-"""The stage runtime_env on the session's local Ray (workers see the test operators)."""
+"""The stage runtime_env on the session's local Ray (workers see the test operators), locked
+from the session's local index."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import pytest
 from ray.runtime_env import RuntimeEnv
 from support.envs import node_spec
 
-from hub import ConfigError, PinConflict, ResolutionError
+from hub import ConfigError
 from hub._registry import Registry
 from runtime_env import (
+    PinConflict,
     Planner,
+    ResolutionError,
     SurveyCache,
     Target,
     UvResolver,
@@ -24,7 +27,10 @@ pytestmark = pytest.mark.ray
 
 
 @pytest.fixture
-def registry(test_ops, ray_local) -> Registry:
+def registry(test_ops, ray_local, package_index, monkeypatch) -> Registry:
+    """The test operators; their locks come from the session's local index (tabulate
+    0.10.0, toolz 0.12.1 and 1.0.0), not PyPI."""
+    monkeypatch.setenv("PIP_INDEX_URL", package_index.simple)
     return Registry.discover()
 
 

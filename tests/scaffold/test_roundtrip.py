@@ -18,7 +18,7 @@ from hub._dist import inspect_wheel
 from hub._publish import build_wheel
 from hub._scaffold import scaffold
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # uv builds the project: hatchling from PyPI
 
 HUB = [sys.executable, "-m", "hub"]
 

@@ -7,12 +7,12 @@ import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.app import publish
+from support.crafted import wheel_files, write_wheel
 from support.faults import tree
 
 from hub.cli import main
 from hub.server import Storage, check
-
-from .helpers import publish, wheel_files, write_wheel
 
 SQLITE_OWN = {"hub.sqlite3-wal", "hub.sqlite3-shm"}  # made by any reader of a WAL database
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.app import upload
 from uv import find_uv_bin
 
-from .helpers import upload
-
 pytestmark = [pytest.mark.server, pytest.mark.slow]
+TEST_WHEELS = ("basic", "broken", "heavy")
 
 
 def _clean_env() -> dict[str, str]:
@@ -49,7 +49,7 @@ def twine(url: str, token: str, *paths: Path) -> subprocess.CompletedProcess[str
 
 
 def test_twine_upload_then_pip_and_uv_install(hub_server, wheels, tmp_path: Path) -> None:
-    out = twine(hub_server.url, hub_server.token, *wheels.values())
+    out = twine(hub_server.url, hub_server.token, *(wheels[n] for n in TEST_WHEELS))
     assert out.returncode == 0, out.stdout + out.stderr
     again = twine(hub_server.url, hub_server.token, wheels["basic"])  # identical: accepted
     assert again.returncode == 0, again.stdout + again.stderr

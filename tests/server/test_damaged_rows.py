@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from .helpers import InProcessHub, wheel_files, write_wheel
+from support.app import InProcessHub
+from support.crafted import wheel_files, write_wheel
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 DAMAGE = {

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.app import publish, upload
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import start_hub_server
 
 from hub.server import Storage, create_token
-
-from .helpers import publish, upload, wheel_files, write_wheel
 
 pytestmark = pytest.mark.server
 JSON_V1 = "application/vnd.pypi.simple.v1+json"

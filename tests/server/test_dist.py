@@ -8,12 +8,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.crafted import wheel_files, write_wheel
 
 from hub._dist import MAX_METADATA_BYTES, check_filename, inspect_wheel, release_key
 from hub._exceptions import HubError, InvalidDistribution
 from hub.metadata import to_json, with_defaults
-
-from .helpers import wheel_files, write_wheel
 
 DIST_INFO = "opshub_demo-1.0.dist-info"
 

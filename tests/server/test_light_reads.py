@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
+from support.app import AppServer, InProcessHub, upload
+from support.crafted import wheel_files, write_wheel
 from support.faults import sqlite_locked
 
 from hub.cli import main
 from hub.server import _storage as storage_module
-
-from .helpers import AppServer, InProcessHub, upload, wheel_files, write_wheel
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 

@@ -13,11 +13,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from support.app import InProcessHub, publish
+from support.crafted import wheel_files, write_wheel
 from support.index import build_wheel
 
 from hub.server import Storage, check, create_token, recover
-
-from .helpers import InProcessHub, publish, wheel_files, write_wheel
 
 UPSTREAM_TIME = "2024-03-01T12:00:00.000000Z"
 
@@ -37,7 +37,7 @@ def put(hub: InProcessHub, wheel: Path, project: str | None = None, sha256: str 
 
 def test_a_mirrored_wheel_is_served_with_the_fields_of_the_hubs_own(tmp_path: Path) -> None:
     with InProcessHub(tmp_path / "st") as hub:
-        assert hub.upload(write_wheel(tmp_path, wheel_files("opshub-demo", "1.0"))).is_success
+        assert hub.upload(write_wheel(tmp_path, wheel_files("opshub-demo", "1.0"))).ok
         wheel = build_wheel(tmp_path / "up", "alpha", "1.0", ["beta>=1"])
         assert put(hub, wheel).status_code == 201
         json_v1 = {"Accept": "application/vnd.pypi.simple.v1+json"}
@@ -92,7 +92,7 @@ def test_an_operator_upload_cannot_take_a_mirrored_name(tmp_path: Path) -> None:
 
 def test_a_hub_operator_name_cannot_be_mirrored_over(tmp_path: Path) -> None:
     with InProcessHub(tmp_path / "st") as hub:
-        assert hub.upload(write_wheel(tmp_path, wheel_files("opshub-demo", "1.0"))).is_success
+        assert hub.upload(write_wheel(tmp_path, wheel_files("opshub-demo", "1.0"))).ok
         impostor = build_wheel(tmp_path / "up", "opshub-demo", "9.0")
         refused = put(hub, impostor)
         assert refused.status_code == 409

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.app import AppServer, InProcessHub, store_state, upload
+from support.crafted import wheel_files, write_wheel
 from support.plugins import PLUGIN, load_source
 
 from hub._hub_operators import spec_from_entry
 from hub._operator import HubOrigin
 from hub.cli import main
 from hub.metadata import FIELDS, to_json
-
-from .helpers import AppServer, InProcessHub, store_state, upload, wheel_files, write_wheel
 
 FIX = "; fix its register() call"
 # The register() call's arguments (source) -> the one-line message, wherever it is checked.

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from support.crafted import wheel_files, write_wheel
 
 from hub._dist import MAX_METADATA_BYTES, WheelInfo
 from hub.server import Storage, create_app
 from hub.server._journal import FileAdded
 from hub.server._storage import insert_row, utc_now
-
-from .helpers import wheel_files, write_wheel
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
+from support.app import publish
+from support.crafted import wheel_files, write_wheel
 
 from hub.cli import main
 from hub.server import Storage, check, check_token, create_app, create_token, recover
 from hub.server._journal import JOURNAL_FILE
-
-from .helpers import publish, wheel_files, write_wheel
 
 
 def _store_with(tmp_path: Path, *versions: str) -> Storage:

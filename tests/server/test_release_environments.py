@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from packaging.tags import sys_tags
+from support.app import upload
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import HubServer, start_hub_server
-
-from .helpers import upload, wheel_files, write_wheel
 
 pytestmark = pytest.mark.server
 PY = f"py3{sys.version_info.minor}"

@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
+from support.app import InProcessHub, store_state
+from support.crafted import wheel_files, write_wheel
 
 from hub._dist import MAX_METADATA_BYTES
-
-from .helpers import InProcessHub, store_state, wheel_files, write_wheel
 
 DIST_INFO = "upop-1.0.dist-info"
 

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 
 import pytest
-import requests
+from support.app import InProcessHub
+from support.crafted import wheel_files, write_wheel
 
 from hub.server._errors import RequestRejected
 from hub.server._simple import HTML_V1, JSON_V1, choose_media_type
 
-from .helpers import AppServer, upload
 
-pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def index(app_server: AppServer, make_wheel) -> AppServer:
-    """A hub with opshub-demo 1.0 (requires-python with '<') and a yanked 2.0."""
-    for version in ("1.0", "2.0"):
-        wheel = make_wheel(version=version, **{"Requires-Python": ">=3.8,<4"})
-        assert upload(app_server.url, app_server.token, wheel).ok
-    yank = requests.post(app_server.url + "/api/projects/opshub-demo/2.0/yank", timeout=10,
-                         json={"reason": 'bad "quotes" <b>'}, auth=("__token__", app_server.token))
-    assert yank.ok, yank.text
-    return app_server
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
+    """A hub with opshub-demo 1.0 (requires-python with '<') and a yanked 2.0, shared by
+    the module's tests (they only read)."""
+    folder = tmp_path_factory.mktemp("simple")
+    with InProcessHub(folder / "storage") as hub:
+        for version in ("1.0", "2.0"):
+            wheel = write_wheel(folder, wheel_files(version=version,
+                                                    **{"Requires-Python": ">=3.8,<4"}))
+            assert hub.upload(wheel).ok
+        yank = hub.session.post(hub.url + "/api/projects/opshub-demo/2.0/yank", timeout=10,
+                                json={"reason": 'bad "quotes" <b>'}, auth=("__token__", hub.token))
+        assert yank.ok, yank.text
+        yield hub
 
 
 @pytest.mark.parametrize("accept, fmt, expected", [
@@ -51,9 +53,9 @@ def test_unservable_formats_are_406(accept: str | None, fmt: str | None) -> None
     assert caught.value.status == 406 and JSON_V1 in str(caught.value)
 
 
-def test_project_page_json(index: AppServer) -> None:
-    response = requests.get(index.url + "/simple/opshub-demo/", headers={"Accept": JSON_V1},
-                            timeout=10)
+def test_project_page_json(index: InProcessHub) -> None:
+    response = index.session.get(index.url + "/simple/opshub-demo/",
+                                 headers={"Accept": JSON_V1}, timeout=10)
     assert response.headers["content-type"] == JSON_V1 and response.headers["vary"] == "Accept"
     page = response.json()
     assert page["meta"] == {"api-version": "1.1"} and page["name"] == "opshub-demo"
@@ -63,16 +65,16 @@ def test_project_page_json(index: AppServer) -> None:
     assert one["requires-python"] == ">=3.8,<4" and one["size"] > 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", one["upload-time"])
     assert one["core-metadata"] == one["dist-info-metadata"]
-    wheel = requests.get(response.url + one["url"], timeout=10)
+    wheel = index.session.get(response.url + one["url"], timeout=10)
     assert hashlib.sha256(wheel.content).hexdigest() == one["hashes"]["sha256"]
     assert len(wheel.content) == one["size"]
-    metadata = requests.get(response.url + one["url"] + ".metadata", timeout=10).content
+    metadata = index.session.get(response.url + one["url"] + ".metadata", timeout=10).content
     assert hashlib.sha256(metadata).hexdigest() == one["core-metadata"]["sha256"]
     assert metadata.startswith(b"Metadata-Version: 2.1\nName: opshub-demo\nVersion: 1.0\n")
 
 
-def test_project_page_html_escapes_attributes(index: AppServer) -> None:
-    response = requests.get(index.url + "/simple/opshub-demo/", timeout=10)
+def test_project_page_html_escapes_attributes(index: InProcessHub) -> None:
+    response = index.session.get(index.url + "/simple/opshub-demo/", timeout=10)
     assert response.headers["content-type"].startswith("text/html")
     text = response.text
     assert '<meta name="pypi:repository-version" content="1.1">' in text
@@ -83,16 +85,17 @@ def test_project_page_html_escapes_attributes(index: AppServer) -> None:
                          r'data-dist-info-metadata="sha256=\3">', text)
     assert len(anchors) == 2
     href, digest, _ = anchors[0]
-    wheel = requests.get(response.url + href, timeout=10).content
+    wheel = index.session.get(response.url + href, timeout=10).content
     assert hashlib.sha256(wheel).hexdigest() == digest
-    v1 = requests.get(index.url + "/simple/opshub-demo/", headers={"Accept": HTML_V1}, timeout=10)
+    v1 = index.session.get(index.url + "/simple/opshub-demo/", headers={"Accept": HTML_V1},
+                           timeout=10)
     assert v1.headers["content-type"].startswith(HTML_V1) and v1.text == text
 
 
-def test_root_index_both_formats(index: AppServer) -> None:
-    as_json = requests.get(index.url + "/simple/?format=json", timeout=10).json()
+def test_root_index_both_formats(index: InProcessHub) -> None:
+    as_json = index.session.get(index.url + "/simple/?format=json", timeout=10).json()
     assert as_json == {"meta": {"api-version": "1.1"}, "projects": [{"name": "opshub-demo"}]}
-    as_html = requests.get(index.url + "/simple/", timeout=10).text
+    as_html = index.session.get(index.url + "/simple/", timeout=10).text
     assert '<a href="opshub-demo/">opshub-demo</a>' in as_html
 
 
@@ -103,8 +106,8 @@ def test_root_index_both_formats(index: AppServer) -> None:
     ("/simple/Unknown_Thing/", "/simple/unknown-thing/"),
     ("/simple", "/simple/"),
 ])
-def test_non_normalized_names_redirect_to_the_same_index(index: AppServer, path, location):
-    response = requests.get(index.url + path, allow_redirects=False, timeout=10)
+def test_non_normalized_names_redirect_to_the_same_index(index: InProcessHub, path, location):
+    response = index.session.get(index.url + path, allow_redirects=False, timeout=10)
     assert (response.status_code, response.headers["location"]) == (301, location)
 
 
@@ -117,6 +120,6 @@ def test_non_normalized_names_redirect_to_the_same_index(index: AppServer, path,
     "/files/..%2Fincoming/x",
     "/files/opshub-demo/%2E%2E",
 ])
-def test_unknown_names_and_paths_are_404(index: AppServer, path: str) -> None:
-    response = requests.get(index.url + path, allow_redirects=False, timeout=10)
+def test_unknown_names_and_paths_are_404(index: InProcessHub, path: str) -> None:
+    response = index.session.get(index.url + path, allow_redirects=False, timeout=10)
     assert response.status_code == 404, (path, response.text)

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
+from support.app import InProcessHub, publish
+from support.crafted import wheel_files, write_wheel
 from support.faults import sqlite_locked, tree, unwritable
 
 from hub.cli import main
 from hub.server import Storage, check, check_token, create_app, create_token, recover
 from hub.server import _storage as storage_module
 from hub.server._storage import token_hash
-
-from .helpers import InProcessHub, publish, wheel_files, write_wheel
 
 DEMO = "opshub-demo"
 

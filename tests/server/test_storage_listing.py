@@ -8,23 +8,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.app import InProcessHub
 
 from hub.server import FileRecord, Storage
-
-from .helpers import AppServer, upload
-
-pytestmark = pytest.mark.server
 
 README = "The README card."
 
 
 @pytest.fixture
-def store(app_server: AppServer, make_wheel: Callable[..., Path]) -> Storage:
-    """opshub-demo 1.0 and 2.0, and opshub-other 1.0, uploaded over HTTP."""
+def store(hub_app: InProcessHub, make_wheel: Callable[..., Path]) -> Storage:
+    """opshub-demo 1.0 and 2.0, and opshub-other 1.0, uploaded through the app."""
     for name, version in (("opshub-demo", "1.0"), ("opshub-other", "1.0"),
                           ("opshub-demo", "2.0")):
-        assert upload(app_server.url, app_server.token, make_wheel(name, version)).ok
-    return Storage(app_server.storage)
+        assert hub_app.upload(make_wheel(name, version)).ok
+    return Storage(hub_app.storage)
 
 
 def _sql(store: Storage, statement: str, *args: object) -> None:

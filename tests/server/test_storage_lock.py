@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.app import upload
+from support.crafted import wheel_files, write_wheel
 from support.hub_server import HUB_CMD, start_hub_server
 from support.net import free_port
-
-from .helpers import upload, wheel_files, write_wheel
 
 pytestmark = pytest.mark.server
 

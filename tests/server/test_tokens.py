@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.app import InProcessHub, store_state
+from support.crafted import wheel_files, write_wheel
 
 from hub._exceptions import HubError
 from hub.cli import main
 from hub.server import Storage, create_token, find_token, revoke_token
-
-from .helpers import InProcessHub, store_state, wheel_files, write_wheel
 
 
 def test_a_scoped_token_changes_only_its_projects(hub_app: InProcessHub, tmp_path: Path) -> None:

@@ -10,61 +10,60 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from .helpers import AppServer, store_state, upload, wheel_files, write_wheel
-
-pytestmark = pytest.mark.server
+from support.app import InProcessHub, store_state, upload
+from support.crafted import wheel_files, write_wheel
 
 
-def test_upload_identical_reupload_and_conflict(app_server: AppServer, make_wheel) -> None:
+def test_upload_identical_reupload_and_conflict(hub_app: InProcessHub, make_wheel) -> None:
     wheel = make_wheel()
-    first = upload(app_server.url, app_server.token, wheel)
+    first = hub_app.upload(wheel)
     assert (first.status_code, first.text) == (200, f"stored {wheel.name}\n")
-    again = upload(app_server.url, app_server.token, wheel)
+    again = hub_app.upload(wheel)
     assert again.status_code == 200 and "identical content" in again.text
-    state = store_state(app_server.storage)
+    state = store_state(hub_app.storage)
     make_wheel(Summary="other bytes")  # same filename, different content
-    conflict = upload(app_server.url, app_server.token, wheel)
+    conflict = hub_app.upload(wheel)
     assert conflict.status_code == 409 and conflict.text.startswith("File already exists")
-    assert store_state(app_server.storage) == state
+    assert store_state(hub_app.storage) == state
 
 
-def test_upload_at_root_url_too(app_server: AppServer, make_wheel) -> None:
+def test_upload_at_root_url_too(hub_app: InProcessHub, make_wheel) -> None:
     wheel = make_wheel()
     data = {":action": "file_upload", "protocol_version": "1",
             "sha256_digest": hashlib.sha256(wheel.read_bytes()).hexdigest()}
-    response = requests.post(app_server.url + "/", data=data, auth=("__token__", app_server.token),
-                             files={"content": (wheel.name, wheel.read_bytes())}, timeout=30)
+    response = hub_app.session.post(hub_app.url + "/", data=data, timeout=30,
+                                    auth=("__token__", hub_app.token),
+                                    files={"content": (wheel.name, wheel.read_bytes())})
     assert response.status_code == 200, response.text
 
 
-def _no_auth(server: AppServer, wheel: Path) -> requests.Response:
-    return upload(server.url, None, wheel)
+def _no_auth(server: InProcessHub, wheel: Path) -> requests.Response:
+    return upload(server.url, None, wheel, session=server.session)
 
 
-def _basic(user: str, password: str) -> Callable[[AppServer, Path], requests.Response]:
-    def send(server: AppServer, wheel: Path) -> requests.Response:
+def _basic(user: str, password: str) -> Callable[[InProcessHub, Path], requests.Response]:
+    def send(server: InProcessHub, wheel: Path) -> requests.Response:
         header = base64.b64encode(f"{user}:{password}".encode()).decode()
-        return requests.post(server.url + "/legacy/", headers={"Authorization": "Basic " + header},
-                             files={"content": (wheel.name, wheel.read_bytes())}, timeout=30)
+        return server.session.post(server.url + "/legacy/", timeout=30,
+                                   headers={"Authorization": "Basic " + header},
+                                   files={"content": (wheel.name, wheel.read_bytes())})
     return send
 
 
-def _fields(**fields: object) -> Callable[[AppServer, Path], requests.Response]:
-    return lambda server, wheel: upload(server.url, server.token, wheel, **fields)
+def _fields(**fields: object) -> Callable[[InProcessHub, Path], requests.Response]:
+    return lambda server, wheel: server.upload(wheel, **fields)
 
 
-def _not_multipart(server: AppServer, wheel: Path) -> requests.Response:
-    return requests.post(server.url + "/legacy/", data=wheel.read_bytes(), timeout=30,
-                         auth=("__token__", server.token))
+def _not_multipart(server: InProcessHub, wheel: Path) -> requests.Response:
+    return server.session.post(server.url + "/legacy/", data=wheel.read_bytes(), timeout=30,
+                               auth=("__token__", server.token))
 
 
 def _crafted(edit: dict[str, bytes], filename: str | None = None):  # type: ignore[no-untyped-def]
-    def send(server: AppServer, wheel: Path) -> requests.Response:
+    def send(server: InProcessHub, wheel: Path) -> requests.Response:
         folder = wheel.parent / "crafted"
         folder.mkdir(exist_ok=True)
-        return upload(server.url, server.token, write_wheel(folder, wheel_files() | edit),
-                      filename=filename)
+        return server.upload(write_wheel(folder, wheel_files() | edit), filename=filename)
     return send
 
 
@@ -92,15 +91,15 @@ BAD_UPLOADS = {
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))
 def test_bad_upload_is_a_4xx_with_one_line_and_changes_nothing(
-    app_server: AppServer, make_wheel, case: str
+    hub_app: InProcessHub, make_wheel, case: str
 ) -> None:
     send, status, message = BAD_UPLOADS[case]
-    upload(app_server.url, app_server.token, make_wheel("opshub-kept"))
-    before = store_state(app_server.storage)
-    response = send(app_server, make_wheel())
+    hub_app.upload(make_wheel("opshub-kept"))
+    before = store_state(hub_app.storage)
+    response = send(hub_app, make_wheel())
     assert response.status_code == status, response.text
     assert message in response.text and response.text.count("\n") == 1
-    assert store_state(app_server.storage) == before
+    assert store_state(hub_app.storage) == before
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Basic")
 
@@ -108,16 +107,16 @@ def test_bad_upload_is_a_4xx_with_one_line_and_changes_nothing(
 def test_size_limit_is_enforced_while_streaming(tmp_path: Path, make_wheel) -> None:
     noise = random.Random(0).randbytes(600_000)  # incompressible
     big = write_wheel(tmp_path, wheel_files() | {"opshub_demo/blob.bin": noise})
-    with AppServer(tmp_path / "storage", max_upload_bytes=500_000) as server:
-        declared = upload(server.url, server.token, big)
+    with InProcessHub(tmp_path / "storage", max_upload_bytes=500_000) as server:
+        declared = server.upload(big)
         assert declared.status_code == 413 and "at most 500000 bytes" in declared.text
 
         def body():  # chunked: no Content-Length, so only the streaming check can catch it
             yield from _multipart_chunks(big)
 
-        streamed = requests.post(server.url + "/legacy/", data=body(), timeout=30,
-                                 auth=("__token__", server.token),
-                                 headers={"Content-Type": "multipart/form-data; boundary=XX"})
+        streamed = server.session.post(
+            server.url + "/legacy/", data=body(), timeout=30, auth=("__token__", server.token),
+            headers={"Content-Type": "multipart/form-data; boundary=XX"})
         assert streamed.status_code == 413 and "at most 500000 bytes" in streamed.text
         assert store_state(server.storage) == ([], b"")
 

@@ -8,11 +8,7 @@ does not come from the hub fails instead of quietly reaching PyPI or /opt/wheels
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Sequence
 from pathlib import Path
-
-from uv import find_uv_bin
 
 from .net import free_port
 
@@ -25,12 +21,3 @@ def dead_index_env(folder: Path) -> dict[str, str]:
     config.write_text(f"[global]\nindex-url = {dead}\n")
     return {"PIP_INDEX_URL": dead, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": "",
             "PIP_CONFIG_FILE": str(config), "UV_INDEX_URL": dead, "UV_DEFAULT_INDEX": dead}
-
-
-def build_wheels(projects: Sequence[Path], out: Path) -> list[Path]:
-    """Wheels of project folders (built once, then published to as many hubs as needed)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for project in projects:
-        subprocess.run([find_uv_bin(), "build", "-q", "--wheel", "-o", str(out), str(project)],
-                       check=True, capture_output=True)
-    return sorted(out.glob("*.whl"))

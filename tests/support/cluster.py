@@ -20,9 +20,9 @@ from typing import Any
 import ray
 from uv import find_uv_bin
 
+from .markers import require
 from .net import free_port, port_open
 
-TEST_OPERATORS = Path(__file__).parents[1] / "operators"
 BARE_VENV = Path(tempfile.gettempdir()) / f"opshub-bare-ray-{ray.__version__}-pip"
 OBJECT_STORE = f"--object-store-memory={512 * 1024**2}"  # per node; the machine is shared
 
@@ -102,6 +102,7 @@ def start_cluster(bare_python: Path, node_env: Mapping[str, str] | None = None) 
     ``node_env``: variables for the bare node's `ray start` only (its workers and the envs
     they build see them), e.g. an index that is down and HUB_OFFLINE for an air-gapped node.
     """
+    require("cluster", "starts a two-node Ray cluster")
     port = free_port()
     temps = [Path(tempfile.mkdtemp(prefix="oh-", dir="/tmp")) for _ in range(2)]
     cluster = Cluster(f"127.0.0.1:{port}", temps)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from .markers import require
 from .net import free_port
 
 HUB_CMD = [sys.executable, "-m", "hub"]
@@ -40,6 +41,7 @@ class HubServer:
 
 def start_hub_server(storage: Path, token: str | None = None) -> HubServer:
     """Start `hub serve` on `storage` (creating a token unless given) and wait until healthy."""
+    require("server", "starts a `hub serve` process")
     if token is None:
         out = subprocess.run(
             [*HUB_CMD, "token", "create", "--storage", str(storage)],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.parser import Parser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -29,12 +31,15 @@ from .net import free_port
 
 
 def build_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = (),
-                modules: Mapping[str, str] | None = None, tag: str = "py3-none-any") -> Path:
-    """A valid wheel of ``name`` ``version`` with ``Requires-Dist`` lines and modules."""
+                modules: Mapping[str, str] | None = None, tag: str = "py3-none-any",
+                python: str | None = None) -> Path:
+    """A valid wheel of ``name`` ``version`` with ``Requires-Dist`` lines, modules and
+    ``Requires-Python: python``."""
     dist = re.sub(r"[-_.]+", "_", name).lower()
     info = f"{dist}-{version}.dist-info"
     files = dict(modules or {f"{dist}/__init__.py": f"VERSION = {version!r}\n"})
     metadata = "".join([f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+                        *([f"Requires-Python: {python}\n"] if python else []),
                         *(f"Requires-Dist: {r}\n" for r in requires)])
     files[f"{info}/METADATA"] = metadata
     files[f"{info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: opshub-tests\nRoot-Is-Purelib: " \
@@ -62,6 +67,21 @@ def operator_wheel(folder: Path, name: str, version: str, requires: Sequence[str
                f"{dist}-{version}.dist-info/entry_points.txt":
                    f"[opshub.operators]\n{name} = {dist}.plugin\n"}
     return build_wheel(folder, name, version, requires, modules=modules)
+
+
+# A few real project names at fixed versions, with the Requires-Python toolz 1.0.0 has on
+# PyPI: what resolver tests lock from instead of PyPI, whose newest versions change.
+PYPI_LIKE = {"six": [("1.16.0", None), ("1.17.0", None)],
+             "toolz": [("0.12.1", None), ("1.0.0", ">=3.8")],
+             "tabulate": [("0.9.0", None), ("0.10.0", None)]}
+
+
+def pypi_like(index: Index) -> Index:
+    """``index`` serving :data:`PYPI_LIKE` (pure-Python wheels, no dependencies)."""
+    for name, releases in PYPI_LIKE.items():
+        for version, python in releases:
+            index.wheel(name, version, python=python)
+    return index
 
 
 def _b64(data: bytes) -> str:
@@ -129,12 +149,14 @@ class Index:
                   "hashes": {"sha256": hashlib.sha256(p.read_bytes()).hexdigest()},
                   "size": p.stat().st_size,
                   "core-metadata": {"sha256": hashlib.sha256(metadata_of(p)).hexdigest()},
+                  "requires-python": _requires_python(p),
                   "upload-time": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")} for p, t in entries]
         if as_json:
             body = {"meta": {"api-version": "1.1"}, "name": project, "files": files}
             return "application/vnd.pypi.simple.v1+json", json.dumps(body).encode()
         links = "".join(f'<a href="{f["url"]}#sha256={f["hashes"]["sha256"]}" '  # type: ignore[index]
-                        f'data-core-metadata="sha256={f["core-metadata"]["sha256"]}">'  # type: ignore[index]
+                        f'data-core-metadata="sha256={f["core-metadata"]["sha256"]}"'  # type: ignore[index]
+                        f'{_attribute("data-requires-python", f["requires-python"])}>'
                         f'{f["filename"]}</a>\n' for f in files)
         return "text/html", f"<html><body>{links}</body></html>".encode()
 
@@ -190,6 +212,15 @@ def metadata_of(wheel: Path) -> bytes:
     with zipfile.ZipFile(wheel) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         return archive.read(name)
+
+
+def _requires_python(wheel: Path) -> str | None:
+    """The wheel's ``Requires-Python`` (served as PEP 503's data-requires-python)."""
+    return Parser().parsestr(metadata_of(wheel).decode()).get("Requires-Python")
+
+
+def _attribute(name: str, value: object) -> str:
+    return f' {name}="{html.escape(str(value))}"' if value else ""
 
 
 def _file(index: Index, name: str) -> tuple[str, bytes] | None:

@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,9 +20,8 @@ from pathlib import Path
 from hub.server import Storage, create_token
 
 from .hub_server import HUB_CMD, HubServer, start_hub_server
+from .wheelhouse import FIRST_PARTY
 
-ROOT = Path(__file__).resolve().parents[2]
-FIRST_PARTY = ("image-decode", "image-embed", "text-embed")
 EVIL = "opshub-evil"
 YANK_REASON = "wrong output <script>window.__pwned = 'reason'</script>"
 
@@ -107,13 +106,18 @@ def hub_cli(server: HubServer, home: Path, *args: str) -> str:
 
 
 @contextmanager
-def published_hub(folder: Path, hostile: bool = True) -> Iterator[HubServer]:
+def published_hub(folder: Path, hostile: bool = True, first_party: Sequence[Path] = ()
+                  ) -> Iterator[HubServer]:
     """A `hub serve` on ``folder/storage`` with the first-party operators published (and
-    ``opshub-evil`` 1.0, yanked, and 1.1 when ``hostile``); stopped on exit."""
+    ``opshub-evil`` 1.0, yanked, and 1.1 when ``hostile``); stopped on exit.
+
+    ``first_party``: their wheels, already built (the tests' wheelhouse); by default
+    `hub publish` builds them from operators/ as a user would."""
     storage = folder / "storage"
     server = start_hub_server(storage, token=create_token(Storage(storage)))  # in-process: 1 s less
+    projects = first_party or list(FIRST_PARTY.values())
     try:
-        hub_cli(server, folder, "publish", *(str(ROOT / "operators" / n) for n in FIRST_PARTY))
+        hub_cli(server, folder, "publish", *map(str, projects))
         if hostile:
             wheels = [hostile_wheel(folder, v) for v in ("1.0", "1.1")]
             hub_cli(server, folder, "publish", *map(str, wheels))

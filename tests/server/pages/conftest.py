@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, sync_playwright
 from support.browser import FLAGS, ChromiumUnavailable, Tab, ensure_chromium, open_tab
 from support.hub_server import HubServer
 from support.pages import published_hub
+from support.wheelhouse import FIRST_PARTY, Wheelhouse
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +28,11 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+def published(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse
+              ) -> Iterator[HubServer]:
     """`hub serve` with image-decode, image-embed, text-embed and opshub-evil (1.0 yanked)."""
-    with published_hub(tmp_path_factory.mktemp("published")) as server:
+    wheels = [wheelhouse[name] for name in FIRST_PARTY]
+    with published_hub(tmp_path_factory.mktemp("published"), first_party=wheels) as server:
         yield server
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 import zipfile
 from pathlib import Path
 
-from uv import find_uv_bin
+from support.wheelhouse import build_project
 
 import hub.server.pages
 
@@ -15,9 +14,7 @@ ROOT = PAGES.parents[2]
 
 
 def test_wheel_carries_every_template_and_static_file(tmp_path: Path) -> None:
-    subprocess.run([find_uv_bin(), "build", "--wheel", "--quiet", "--out-dir", str(tmp_path),
-                    str(ROOT)], check=True)
-    [wheel] = tmp_path.glob("opshub-*.whl")
+    wheel = build_project(ROOT, tmp_path)  # by opshub's own build backend, as `uv build` runs it
     shipped = set(zipfile.ZipFile(wheel).namelist())
     data = [p for folder in ("templates", "static") for p in (PAGES / folder).iterdir()]
     assert len(data) >= 8

@@ -1,4 +1,4 @@
-"""The pages over HTTP (an in-process hub): headers, names in URLs, 404s, escaping, search
+"""The pages through the app (an in-process hub, no socket): headers, names in URLs, 404s, escaping, search
 matching the JSON API, and the 140 MB README that the home and search pages never read."""
 
 from __future__ import annotations
@@ -11,19 +11,17 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.app import InProcessHub
+from support.crafted import wheel_files, write_wheel
 from support.pages import EVIL, assert_inert, hostile_wheel
 
 from hub.server._headers import CONTENT_SECURITY_POLICY
-
-from ..helpers import AppServer, upload, wheel_files, write_wheel
-
-pytestmark = pytest.mark.server
 
 PAGES = ["/", "/search?q=demo", "/search?q=", "/project/opshub-demo/",
          "/project/opshub-demo/1.0/", "/project/nope/", "/project/opshub-demo/9.9/"]
 
 
-def _publish(server: AppServer, folder: Path) -> AppServer:
+def _publish(server: InProcessHub, folder: Path) -> InProcessHub:
     """opshub-demo 1.0 (yanked) and 2.0, opshub-other 1.0, and the hostile opshub-evil 1.0."""
     wheels = [write_wheel(folder, wheel_files("opshub-demo", "1.0")),
               write_wheel(folder, wheel_files("opshub-demo", "2.0", Keywords="vision,Embedding",
@@ -32,29 +30,29 @@ def _publish(server: AppServer, folder: Path) -> AppServer:
                                               Summary="Another embedding operator.")),
               hostile_wheel(folder, "1.0")]
     for wheel in wheels:
-        assert upload(server.url, server.token, wheel).ok
-    yanked = requests.post(f"{server.url}/api/projects/opshub-demo/1.0/yank", timeout=10,
-                           auth=("__token__", server.token), json={"reason": "bad <b>"})
+        assert server.upload(wheel).ok
+    yanked = server.session.post(f"{server.url}/api/projects/opshub-demo/1.0/yank", timeout=10,
+                                 auth=("__token__", server.token), json={"reason": "bad <b>"})
     assert yanked.ok
     return server
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
     """The published hub, shared by the tests that only read."""
     folder = tmp_path_factory.mktemp("pages")
-    with AppServer(folder / "storage") as server:
+    with InProcessHub(folder / "storage") as server:
         yield _publish(server, folder)
 
 
 @pytest.fixture
-def own_hub(app_server: AppServer, tmp_path: Path) -> AppServer:
+def own_hub(hub_app: InProcessHub, tmp_path: Path) -> InProcessHub:
     """The same projects on a hub of the test's own, to change behind the server's back."""
-    return _publish(app_server, tmp_path)
+    return _publish(hub_app, tmp_path)
 
 
-def _get(server: AppServer, path: str, **kwargs: object) -> requests.Response:
-    return requests.get(server.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+def _get(server: InProcessHub, path: str, **kwargs: object) -> requests.Response:
+    return server.session.get(server.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
 def _cards(html: str) -> list[str]:
@@ -62,7 +60,7 @@ def _cards(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/simple/", "/simple/opshub-demo/"])
-def test_every_html_page_sends_the_security_headers(hub: AppServer, path: str) -> None:
+def test_every_html_page_sends_the_security_headers(hub: InProcessHub, path: str) -> None:
     headers = _get(hub, path).headers
     assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert "default-src 'none'" in CONTENT_SECURITY_POLICY and "script" not in CONTENT_SECURITY_POLICY
@@ -70,7 +68,7 @@ def test_every_html_page_sends_the_security_headers(hub: AppServer, path: str) -
     assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "same-origin"
 
 
-def test_other_responses_get_nosniff_only(hub: AppServer) -> None:
+def test_other_responses_get_nosniff_only(hub: InProcessHub) -> None:
     for path in ("/api/search?q=", "/static/hub.css", "/api/nothing"):
         headers = _get(hub, path).headers
         assert headers["X-Content-Type-Options"] == "nosniff"
@@ -78,12 +76,12 @@ def test_other_responses_get_nosniff_only(hub: AppServer) -> None:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_carry_no_script_of_their_own(hub: AppServer, path: str) -> None:
+def test_pages_carry_no_script_of_their_own(hub: InProcessHub, path: str) -> None:
     assert_inert(_get(hub, path).text)
 
 
 @pytest.mark.parametrize("query", ["", "demo", "embedding", "OPSHUB demo", "evil-op", "nothing"])
-def test_search_page_lists_what_the_json_api_finds(hub: AppServer, query: str) -> None:
+def test_search_page_lists_what_the_json_api_finds(hub: InProcessHub, query: str) -> None:
     api = _get(hub, "/api/search", params={"q": query}).json()
     page = _get(hub, "/search", params={"q": query})
     assert page.status_code == 200
@@ -91,7 +89,7 @@ def test_search_page_lists_what_the_json_api_finds(hub: AppServer, query: str) -
     assert f'value="{query}"' in page.text  # the box keeps the query
 
 
-def test_home_page_shows_every_project_as_a_card(hub: AppServer) -> None:
+def test_home_page_shows_every_project_as_a_card(hub: InProcessHub) -> None:
     html = _get(hub, "/").text
     assert _cards(html) == ["opshub-demo", "opshub-evil", "opshub-other"]
     demo = html[html.index('href="/project/opshub-demo/"'):html.index('href="/project/opshub-evil/"')]
@@ -99,9 +97,9 @@ def test_home_page_shows_every_project_as_a_card(hub: AppServer) -> None:
     assert "<code>opshub-demo</code> <span class=\"kind\">function</span>" in demo
 
 
-def test_empty_hub(app_server: AppServer) -> None:
-    assert "No operators yet" in _get(app_server, "/").text
-    assert "0 results" in _get(app_server, "/search?q=x").text
+def test_empty_hub(hub_app: InProcessHub) -> None:
+    assert "No operators yet" in _get(hub_app, "/").text
+    assert "0 results" in _get(hub_app, "/search?q=x").text
 
 
 @pytest.mark.parametrize("path, location", [
@@ -112,7 +110,7 @@ def test_empty_hub(app_server: AppServer) -> None:
     ("/project/opshub-demo/2.0", "/project/opshub-demo/2.0/"),
     ("/project/Opshub_Demo/?tab=files", "/project/opshub-demo/?tab=files"),
 ])
-def test_names_in_urls_are_normalized_with_a_301(hub: AppServer, path: str, location: str) -> None:
+def test_names_in_urls_are_normalized_with_a_301(hub: InProcessHub, path: str, location: str) -> None:
     response = _get(hub, path, allow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (301, location)
 
@@ -125,7 +123,7 @@ def test_names_in_urls_are_normalized_with_a_301(hub: AppServer, path: str, loca
     ("/static/nope.js", "no static file", None),
 ])
 def test_unknown_names_get_an_html_404_with_suggestions(
-        hub: AppServer, path: str, message: str, link: str | None) -> None:
+        hub: InProcessHub, path: str, message: str, link: str | None) -> None:
     response = _get(hub, path)
     assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
     assert message in response.text
@@ -133,7 +131,7 @@ def test_unknown_names_get_an_html_404_with_suggestions(
         assert f'href="/project/{link}/"' in response.text
 
 
-def test_project_page_shows_operators_versions_files_requirements_install(hub: AppServer) -> None:
+def test_project_page_shows_operators_versions_files_requirements_install(hub: InProcessHub) -> None:
     html = _get(hub, "/project/opshub-demo/").text
     assert "<h1>opshub-demo <span class=\"version\">2.0</span></h1>" in html
     assert "<dt>resources</dt><dd>0.5 CPU</dd>" in html and "<p>The README card.</p>" not in html
@@ -149,7 +147,7 @@ def test_project_page_shows_operators_versions_files_requirements_install(hub: A
     assert f'<a href="/files/opshub-demo/{record["filename"]}">' in html
 
 
-def test_a_yanked_version_page_says_so_and_pins_the_install(hub: AppServer) -> None:
+def test_a_yanked_version_page_says_so_and_pins_the_install(hub: InProcessHub) -> None:
     html = _get(hub, "/project/opshub-demo/1.0/").text
     assert 'id="yanked">Version 1.0 is yanked: bad &lt;b&gt;.' in html
     assert "the newest is <a href=\"/project/opshub-demo/\">2.0</a>" in html
@@ -157,7 +155,7 @@ def test_a_yanked_version_page_says_so_and_pins_the_install(hub: AppServer) -> N
 
 
 @pytest.mark.parametrize("path", ["/", f"/search?q={EVIL}", f"/project/{EVIL}/"])
-def test_every_field_is_escaped(hub: AppServer, path: str) -> None:
+def test_every_field_is_escaped(hub: InProcessHub, path: str) -> None:
     """Summary, keywords, README, operator description, inputs and outputs all hold script."""
     html = _get(hub, path).text
     assert_inert(html)
@@ -165,7 +163,8 @@ def test_every_field_is_escaped(hub: AppServer, path: str) -> None:
     assert "&lt;img src=x onerror=&#34;window.__pwned = &#39;summary&#39;&#34;&gt;" in html
 
 
-def test_home_and_search_never_read_a_140_mb_readme(own_hub: AppServer) -> None:
+@pytest.mark.slow  # writes 280 MB into SQLite
+def test_home_and_search_never_read_a_140_mb_readme(own_hub: InProcessHub) -> None:
     """The attack of issue 11: a 140 MB README stored twice (README and METADATA) made the
     home page take 1 s and five at once 16 s. Now the pages never read it: its last byte is
     not UTF-8, so any page that loaded it into Python would fail with a 500."""
@@ -185,7 +184,7 @@ def test_home_and_search_never_read_a_140_mb_readme(own_hub: AppServer) -> None:
     assert "The README is 140.0 MB, too large to show here" in project.text
 
 
-def test_static_files_are_cached_by_digest(hub: AppServer) -> None:
+def test_static_files_are_cached_by_digest(hub: InProcessHub) -> None:
     html = _get(hub, "/").text
     [css] = re.findall(r'href="(/static/hub\.css\?v=[0-9a-f]{12})"', html)
     response = _get(hub, css)

@@ -1,11 +1,16 @@
-"""Server test helpers: crafted wheels, raw uploads, the store's state, an in-process hub."""
+"""The hub app in the test process: raw uploads, the store's state, and two ways to serve it.
+
+:class:`InProcessHub` (no socket: Starlette's TestClient, with a requests session for
+requests-based code) is for the API-level tests, which run in the fast core.
+:class:`AppServer` (uvicorn in a thread, a real loopback socket) is for tests whose client
+is another process (pip, uv) and that carry the ``server`` marker.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Self
 
@@ -15,51 +20,12 @@ import uvicorn
 from hub._dist import WheelInfo, inspect_wheel
 from hub.server import Storage, create_app, create_token
 
-PLUGIN = b"""import hub
-
-
-@hub.hookimpl
-def register_operators(register):
-    register("%(op)s", "%(module)s.impl:run", description="Crafted for tests.", num_cpus=0.5)
-"""
-
-
-def wheel_files(name: str = "opshub-demo", version: str = "1.0", **metadata: str) -> dict[str, bytes]:
-    """The members of a small valid operator wheel (edit the dict to break it)."""
-    module = name.replace("-", "_").lower()
-    dist_info = f"{module}-{version}.dist-info"
-    headers = {"Metadata-Version": "2.1", "Name": name, "Version": version,
-               "Summary": "A crafted operator.", **metadata}
-    meta = "".join(f"{k}: {v}\n" for k, v in headers.items()) + "\nThe README card.\n"
-    return {
-        f"{module}/__init__.py": b"",
-        f"{module}/plugin.py": PLUGIN % {b"op": name.encode(), b"module": module.encode()},
-        f"{module}/impl.py": b"def run(x):\n    return x\n",
-        f"{dist_info}/METADATA": meta.encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-                              b"Tag: py3-none-any\n",
-        f"{dist_info}/entry_points.txt": f"[opshub.operators]\n{name} = {module}.plugin\n".encode(),
-        f"{dist_info}/RECORD": b"",
-    }
-
-
-def write_wheel(
-    folder: Path, files: dict[str, bytes], filename: str | None = None,
-    compression: int = zipfile.ZIP_DEFLATED,
-) -> Path:
-    """Zip ``files`` into ``folder/filename`` (default: derived from the dist-info folder)."""
-    if filename is None:
-        dist_info = next(m.split("/")[0] for m in files if ".dist-info/" in m)
-        filename = dist_info.removesuffix(".dist-info") + "-py3-none-any.whl"
-    path = folder / filename
-    with zipfile.ZipFile(path, "w", compression=compression) as archive:
-        for member, data in files.items():
-            archive.writestr(member, data)
-    return path
+from .markers import require
+from .transport import BASE_URL, in_process_session
 
 
 def upload(url: str, token: str | None, path: Path, filename: str | None = None,
-           **fields: Any) -> requests.Response:
+           session: requests.Session | None = None, **fields: Any) -> requests.Response:
     """A raw legacy-API upload, as twine sends it; ``fields`` override or drop (None) fields."""
     data = path.read_bytes()
     form = {":action": "file_upload", "protocol_version": "1", "filetype": "bdist_wheel",
@@ -68,8 +34,9 @@ def upload(url: str, token: str | None, path: Path, filename: str | None = None,
     form.update(fields)
     form = {k: v for k, v in form.items() if v is not None}
     auth = ("__token__", token) if token else None
-    return requests.post(url.rstrip("/") + "/legacy/", data=form, auth=auth, timeout=60,
-                         files={"content": (filename or path.name, data)})
+    return (session or requests.Session()).post(
+        url.rstrip("/") + "/legacy/", data=form, auth=auth, timeout=60,
+        files={"content": (filename or path.name, data)})
 
 
 def publish(store: Storage, wheel: Path) -> WheelInfo:
@@ -92,6 +59,7 @@ class AppServer:
     """``create_app`` served by uvicorn in a thread of the test process."""
 
     def __init__(self, storage: Path, **options: Any) -> None:
+        require("server", "serves the hub on a socket (uvicorn in a thread)")
         self.storage = storage
         self.app = create_app(storage, **options)
         self.token = create_token(self.app.state.storage)
@@ -116,7 +84,10 @@ class AppServer:
 
 
 class InProcessHub:
-    """``create_app`` behind Starlette's TestClient, with an upload token and raw uploads."""
+    """``create_app`` behind Starlette's TestClient (``client``), with an upload token, and
+    ``session``: a requests session whose requests to ``url`` reach the app in-process."""
+
+    url = BASE_URL
 
     def __init__(self, storage: Path, **options: Any) -> None:
         from starlette.testclient import TestClient
@@ -126,18 +97,16 @@ class InProcessHub:
         self.store: Storage = self.app.state.storage
         self.token = create_token(self.store)
         self.client = TestClient(self.app, raise_server_exceptions=False)
+        self.session = in_process_session(self.client)
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.session.close()
         self.client.close()
 
     def upload(self, path: Path, filename: str | None = None, token: str | None = None,
-               **fields: str) -> Any:
+               **fields: str) -> requests.Response:
         """A legacy-API upload as twine sends it (the response)."""
-        data = path.read_bytes()
-        form = {":action": "file_upload", "protocol_version": "1",
-                "sha256_digest": hashlib.sha256(data).hexdigest(), **fields}
-        return self.client.post("/legacy/", data=form, auth=("__token__", token or self.token),
-                                files={"content": (filename or path.name, data)})
+        return upload(self.url, token or self.token, path, filename, self.session, **fields)

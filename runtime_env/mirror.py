@@ -6,6 +6,9 @@ the operators', what ``import hub`` needs, the pinned uv the nodes build with). 
 pin's wheel is the file the sources offer for that version whose sha256 the lock holds
 and whose tags the target takes, the best-ranked one (what an installer would pick).
 Projects of the hub are its own: never mirrored.
+
+A public module: the face of runtime_env that `hub mirror` and `hub bundle`
+(``hub/_mirror.py``, ``hub/_bundling.py``) build on, as users build on ``runtime_env``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,26 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from hub import MirrorError, OperatorSpec
+from hub import OperatorSpec
 
 from ._builds import Fetch, SourceFile, http_get, source_files, tag_rank
+from ._errors import MirrorError
 from ._lock import Lock
 from ._planner import Planner
 from ._sources import Sources
-from ._target import Target, parse_platform
+from ._target import Target, parse_platform, target_flags
+
+__all__ = [
+    "Needed",
+    "SourceFile",
+    "TargetLocks",
+    "find_wheel",
+    "local_path",
+    "tag_rank",
+    "target_flags",
+    "target_locks",
+    "targets",
+]
 
 
 @dataclass(frozen=True)
