@@ -5,6 +5,7 @@ JSON, its search and `hub info` whole."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,13 @@ def test_a_value_computed_at_run_time_is_checked_when_the_plugin_loads(
 GOOD_CALL = ('"find-cats", "opshub_demo.impl:run", kind="class", batch=True, num_gpus=1, '
              'memory=2048, inputs="image: bytes", outputs=["cats: int"], '
              'description="Counts the felines in a photo.", tags=["vision", "pets"]')
+
+
+@pytest.fixture
+def app_server(tmp_path: Path) -> Iterator[AppServer]:
+    """A hub on a real socket: `hub info` and `hub search` run as the CLI runs them."""
+    with AppServer(tmp_path / "storage") as server:
+        yield server
 
 
 @pytest.mark.server
