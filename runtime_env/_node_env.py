@@ -103,7 +103,7 @@ def uv_tool() -> list[str]:
 
 def tool_lock() -> Lock:
     """The pinned uv as a lock: `hub mirror` copies its wheel, so an offline node builds."""
-    pins, hashes = parse_requirements_output("\n".join(uv_tool()), ["_node_tool.txt"])
+    pins, hashes, _ = parse_requirements_output("\n".join(uv_tool()), ["_node_tool.txt"])
     return Lock.from_pins(pins, hashes=hashes, resolver="pinned")
 
 
