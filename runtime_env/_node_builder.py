@@ -213,16 +213,22 @@ def _build_env(spec: dict[str, Any], env: Path) -> dict[str, float]:
         requirements = env / "opshub-requirements.txt"
         requirements.write_text("\n".join(lines) + "\n")
         cache = os.environ.get("UV_CACHE_DIR") or str(env.parent / "cache")
-        # Every line is hash-pinned, so any index may serve the file; uv's default
-        # first-index would fail on an index that has the name but not the pinned version
-        # (a partial mirror given as an extra index, as pip.conf often does).
-        _run(steps, "uv pip install", [
-            uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),
-            "--require-hashes", "--no-deps", "--no-build", "--cache-dir", cache,
-            "--index-strategy", "unsafe-best-match", *spec["install_options"], "-r",
-            str(requirements)], env=installer_env())
+        _run(steps, "uv pip install", install_command(
+            uv, python, cache, spec["install_options"], requirements), env=installer_env())
     _check_ray(python)
     return steps
+
+
+def install_command(uv: str, python: str | os.PathLike[str], cache: str,
+                    options: Sequence[str], requirements: str | os.PathLike[str]) -> list[str]:
+    """The install of a hash-pinned lock into an env (the benchmarks' baseline runs it too):
+    exactly the lines, hash-checked, from wheels; the sources only from ``options``."""
+    # Every line is hash-pinned, so any index may serve the file; uv's default
+    # first-index would fail on an index that has the name but not the pinned version
+    # (a partial mirror given as an extra index, as pip.conf often does).
+    return [uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),
+            "--require-hashes", "--no-deps", "--no-build", "--cache-dir", cache,
+            "--index-strategy", "unsafe-best-match", *options, "-r", str(requirements)]
 
 
 def _run(steps: dict[str, float], what: str, command: list[str],

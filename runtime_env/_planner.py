@@ -71,7 +71,8 @@ class Planner:
     def __init__(self, *, settings: Settings | None = None, resolver: Resolver | None = None,
                  locks: LockCache | None = None, surveys: SurveyCache | None = None,
                  client: HubClient | None = None, builds: Builds = list_builds,
-                 env: Mapping[str, str] = os.environ, ship: str = "auto") -> None:
+                 env: Mapping[str, str] = os.environ, ship: str = "auto",
+                 pip: PipSources | None = None) -> None:
         self.ship_mode = ship_mode(ship)
         self.settings = settings or load_settings()
         self.resolver = resolver or get_resolver()
@@ -80,7 +81,7 @@ class Planner:
         self.builds, self.env = builds, env
         self._client = client
         self._hub_names: frozenset[str] | None = None
-        self._pip: PipSources | None = None
+        self._pip = pip  # pip's own sources: read from ``env`` when first needed
 
     # --- the steps ----------------------------------------------------------------------
 

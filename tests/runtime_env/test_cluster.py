@@ -152,8 +152,11 @@ env = json.loads(open(sys.argv[2]).read())
 
 @ray.remote(num_cpus=0.5, resources={"bare": 1})
 def run(row):
+    import sys
+    import hub, opshub_test_dep   # the bare node has neither: both come from the env
     from opshub_test_dep.impl import render_row
-    return render_row(row)
+    return {**render_row(row), "hub": hub.__file__, "operator": opshub_test_dep.__file__,
+            "prefix": sys.prefix, "ops": sorted(hub.ops)}
 
 print(json.dumps(ray.get(run.options(runtime_env=env).remote([1, 2]))))
 '''
@@ -171,4 +174,24 @@ def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
     (tmp_path / "env.json").write_text(printed.stdout)
     out = drive(cluster, work, HUB_ENV_TASK, tmp_path / "task", None,
                 str(tmp_path / "env.json"))
-    assert out == {"table": "-  -\n1  2\n-  -", "tabulate": "0.10.0"}
+    assert (out["table"], out["tabulate"]) == ("-  -\n1  2\n-  -", "0.10.0")
+    # opshub from the env's py_modules (uploaded by `hub env`), the operator's wheel from
+    # the hub into the node env the task runs in, not the bare node's own venv
+    assert "/runtime_resources/py_modules_files/" in out["hub"]
+    assert out["operator"].startswith(out["prefix"]) and \
+        not out["prefix"].startswith(str(BARE_VENV))
+    assert "render-row" in out["ops"]  # the operator is registered through the env's opshub
+
+
+def test_hub_env_address_with_conflicting_operators_is_the_conflict(
+        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+    env = {**os.environ, **work["env"], "RAY_AUTH_MODE": "disabled"}
+    env.pop("PYTHONPATH", None)
+    printed = subprocess.run(
+        [str(work["python"]), "-m", "hub", "env", "toolz-version-a", "toolz-version-b",
+         "--address", cluster.address, "--resources", '{"bare": 1}'],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert printed.returncode == 1 and "probed on 1 node(s)" in printed.stderr
+    assert printed.stderr.splitlines()[-1].startswith(
+        "error: operator 'toolz-version-a' pins toolz==0.12.1 but operator 'toolz-version-b' "
+        "pins toolz==1.0.0; they cannot share one env")

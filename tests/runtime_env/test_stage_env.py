@@ -63,6 +63,31 @@ def test_one_survey_per_node_set(registry, tmp_path, monkeypatch) -> None:
     assert scope.target == Target.current() and not scope.assumed
 
 
+def test_a_survey_is_trusted_for_its_max_age_and_hub_cache_prune_drops_it(
+        registry, tmp_path, monkeypatch) -> None:
+    """A node changed in place keeps its ID: an old survey is probed again, and `hub
+    cache prune` drops surveys at once."""
+    import json
+
+    import ray
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    surveys = SurveyCache(tmp_path)
+    surveys.get_or_probe(ray)
+    (path,) = tmp_path.glob("*.json")
+    entry = json.loads(path.read_text())
+    path.write_text(json.dumps({**entry, "created": entry["created"] - 7200,
+                                "nodes": []}))  # two hours old, and no longer true
+    assert surveys.get_or_probe(ray).nodes  # probed again: a node, not the stale nothing
+    assert surveys.prune(older_than=3600) == 0 and surveys.prune() == 1
+    monkeypatch.setenv("HUB_CACHE_DIR", str(tmp_path / "hub-cache"))
+    SurveyCache.default().get_or_probe(ray)
+    assert CliRunner().invoke(main, ["cache", "prune"]).output == \
+        "removed 0 cached locks and 1 survey\n"
+
+
 def test_a_missing_third_party_package_gets_a_hash_pinned_node_env(registry) -> None:
     env = stage_runtime_env(registry.get("render-row"))
     assert env is not None and round_trip(env) == env
