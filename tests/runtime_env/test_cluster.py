@@ -156,7 +156,7 @@ def run(row):
     import hub, opshub_test_dep   # the bare node has neither: both come from the env
     from opshub_test_dep.impl import render_row
     return {**render_row(row), "hub": hub.__file__, "operator": opshub_test_dep.__file__,
-            "prefix": sys.prefix, "ops": sorted(hub.ops)}
+            "prefix": sys.prefix, "registered": hub.ops.spec("render-row").distribution}
 
 print(json.dumps(ray.get(run.options(runtime_env=env).remote([1, 2]))))
 '''
@@ -180,7 +180,7 @@ def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
     assert "/runtime_resources/py_modules_files/" in out["hub"]
     assert out["operator"].startswith(out["prefix"]) and \
         not out["prefix"].startswith(str(BARE_VENV))
-    assert "render-row" in out["ops"]  # the operator is registered through the env's opshub
+    assert out["registered"] == "opshub-test-dep"  # found by the env's opshub, installed
 
 
 def test_hub_env_address_with_conflicting_operators_is_the_conflict(
