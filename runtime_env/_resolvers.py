@@ -86,8 +86,8 @@ class UvResolver(Resolver):
         from uv import find_uv_bin
 
         target = request.target
-        # uv searches the hub first and stops at the first index that has a name
-        # (first-index): a hub name can never come from another index.
+        # uv searches the hub first (Sources.uv_args) and notes where each pin came from
+        # (--emit-index-annotation): a hub name from another index is refused (_locking).
         # opshub reaches the nodes through py_modules, never an index: an override with a
         # marker that never holds drops it from operators that depend on it (uv's way).
         overrides = tmp / "overrides.txt"

@@ -141,12 +141,14 @@ def env(names: tuple[str, ...], as_json: bool, ship: str, address: str | None,
     """Print the Ray runtime_env that runs NAMES (one shared env) on the target nodes.
 
     NAME is an installed operator, or one on the hub (NAME or NAME==VERSION; nothing is
-    installed here). The target (Python, platform, accelerator) is said on stderr. With a
-    cluster (--address or RAY_ADDRESS) its nodes are probed and py_modules are uploaded
-    to it as gcs:// URIs, so the env works for a task, an actor or `ray job submit
-    --runtime-env-json`; Ray deletes such an upload after 10 minutes unless a job uses
-    it, so submit within that time or print the env again. Without a cluster py_modules
-    are local folders (`ray job submit` uploads those itself).
+    installed here); NAMES are locked together (pins no version satisfies for two of them
+    are an error naming both and the package). The target (Python, platform,
+    accelerator) is said on stderr. With a cluster (--address or RAY_ADDRESS) its nodes
+    are probed and py_modules are uploaded to it as gcs:// URIs, so the env works for a
+    task, an actor or `ray job submit --working-dir . --runtime-env-json`; Ray deletes
+    such an upload after 10 minutes unless a job uses it, so submit within that time or
+    print the env again. Without a cluster py_modules are local folders (`ray job
+    submit` uploads those itself).
     """
     planner = _planner(resolver, ship)
     specs = [ops.spec(n) for n in names]

@@ -162,14 +162,20 @@ print(json.dumps(ray.get(run.options(runtime_env=env).remote([1, 2]))))
 '''
 
 
-def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
-        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+def hub_env(cluster: Cluster, work: dict[str, Any], folder: Path, *args: str
+            ) -> subprocess.CompletedProcess[str]:
+    """`hub env ARGS --address CLUSTER --resources '{"bare": 1}'` from the driver venv."""
     env = {**os.environ, **work["env"], "RAY_AUTH_MODE": "disabled"}
     env.pop("PYTHONPATH", None)
-    printed = subprocess.run(
-        [str(work["python"]), "-m", "hub", "env", "render-row", "--address",
-         cluster.address, "--resources", '{"bare": 1}', "--json"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    return subprocess.run([str(work["python"]), "-m", "hub", "env", *args, "--address",
+                           cluster.address, "--resources", '{"bare": 1}'],
+                          capture_output=True, text=True, env=env, cwd=folder, check=False)
+
+
+def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
+        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+    printed = hub_env(cluster, work, tmp_path, "render-row", "--json")
+    assert printed.returncode == 0, printed.stderr
     assert "target: Python 3." in printed.stderr and "probed on 1 node(s)" in printed.stderr
     (tmp_path / "env.json").write_text(printed.stdout)
     out = drive(cluster, work, HUB_ENV_TASK, tmp_path / "task", None,
@@ -185,12 +191,7 @@ def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
 
 def test_hub_env_address_with_conflicting_operators_is_the_conflict(
         cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
-    env = {**os.environ, **work["env"], "RAY_AUTH_MODE": "disabled"}
-    env.pop("PYTHONPATH", None)
-    printed = subprocess.run(
-        [str(work["python"]), "-m", "hub", "env", "toolz-version-a", "toolz-version-b",
-         "--address", cluster.address, "--resources", '{"bare": 1}'],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    printed = hub_env(cluster, work, tmp_path, "toolz-version-a", "toolz-version-b")
     assert printed.returncode == 1 and "probed on 1 node(s)" in printed.stderr
     assert printed.stderr.splitlines()[-1].startswith(
         "error: operator 'toolz-version-a' pins toolz==0.12.1 but operator 'toolz-version-b' "
