@@ -88,6 +88,23 @@ def test_a_survey_is_trusted_for_its_max_age_and_hub_cache_prune_drops_it(
         "removed 0 cached locks and 1 survey\n"
 
 
+def test_the_stages_of_one_run_share_one_planner(registry, monkeypatch) -> None:
+    """pip's configuration and the hub's project list are read once per pipeline run."""
+    from hub.pipeline import DataCollection
+
+    made: list[Planner] = []
+    init = Planner.__init__
+
+    def counted(self: Planner, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Planner, "__init__", counted)
+    plan = (DataCollection(range(2)).map(hub.ops.add_one(), backend="ray")
+            .map(hub.ops.render_row(), backend="ray", num_cpus=0.5).plan())
+    assert len(plan.steps) == 2 and len(made) == 1
+
+
 def test_a_missing_third_party_package_gets_a_hash_pinned_node_env(registry) -> None:
     env = stage_runtime_env(registry.get("render-row"))
     assert env is not None and round_trip(env) == env
