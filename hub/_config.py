@@ -12,9 +12,9 @@ HUB_CONFIG         -                           path of the config file itself
 HUB_FALLBACK       fallback                    fetch operators that are not installed from
                                                the configured hub (default on; 0 turns it off)
 HUB_INDEX_URL      index-url                   the index for third-party packages (default:
-                                               PIP_INDEX_URL, else PyPI)
-HUB_EXTRA_INDEX_URLS  extra-index-urls         more indexes (added to PIP_EXTRA_INDEX_URL)
-HUB_FIND_LINKS     find-links                  wheel folders or pages (added to PIP_FIND_LINKS)
+                                               pip's, from PIP_INDEX_URL or pip.conf, else PyPI)
+HUB_EXTRA_INDEX_URLS  extra-index-urls         more indexes (after pip's extra-index-url)
+HUB_FIND_LINKS     find-links                  wheel folders or pages (after pip's find-links)
 HUB_LOCK_EXCLUDE_NEWER  lock-exclude-newer     lock cooldown: ignore releases newer than this
                                                ("7 days", "2024-06-01")
 HUB_LOCK_EXCLUDE_NEWER_EXCEPTIONS  lock-exclude-newer-exceptions  packages the cooldown spares
@@ -68,26 +68,6 @@ class Settings:
     lock_exclude_newer: str | None = None
     lock_exclude_newer_exceptions: tuple[str, ...] = ()
     offline: bool = False  # issue #14: locks, envs and installs use the hub alone
-
-    @property
-    def index_url(self) -> str:
-        """The PEP 503 simple index of the hub."""
-        return self.url.rstrip("/") + "/simple/"
-
-    @property
-    def worker_index_url(self) -> str:
-        """The simple index as Ray workers reach it (defaults to the driver's)."""
-        return (self.worker_url or self.url).rstrip("/") + "/simple/"
-
-    @property
-    def mirror_index_url(self) -> str:
-        """The index of the hub's mirror of third-party wheels (issue #14)."""
-        return self.url.rstrip("/") + "/mirror/simple/"
-
-    @property
-    def worker_mirror_index_url(self) -> str:
-        """The mirror's index as Ray workers reach it."""
-        return (self.worker_url or self.url).rstrip("/") + "/mirror/simple/"
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path:

@@ -23,7 +23,7 @@ from ._operator import HubOrigin, OperatorSpec, normalize_name
 from .metadata import with_defaults
 
 if TYPE_CHECKING:
-    from .client import HubClient
+    from .client import HubClient, WheelRank
 
 def fetch_spec(client: HubClient, requirement: str) -> OperatorSpec:
     """The spec of operator ``NAME`` or ``NAME==VERSION`` (any specifier) on the hub."""
@@ -76,15 +76,31 @@ def spec_from_entry(entry: Mapping[str, Any], origin: HubOrigin) -> OperatorSpec
                               "republish it with a current `hub publish`") from None
 
 
-def choose_wheel(files: Sequence[Mapping[str, Any]], project: str, version: str
-                 ) -> Mapping[str, Any]:
-    """The release's pure-Python wheel if it has one, else its first wheel."""
+def choose_wheel(files: Sequence[Mapping[str, Any]], project: str, version: str, *,
+                 rank: WheelRank | None = None, target: str = "") -> Mapping[str, Any]:
+    """A release's wheel: with ``rank`` (filename -> 0 for the best, None when the target
+    cannot install it) the best one for ``target``, refusing in one line when none fits;
+    without, the pure-Python wheel if there is one, else the first."""
+    wheels = _wheel_files(files, project, version)
+    if rank is None:
+        pure = [f for f in wheels if str(f["filename"]).endswith("-none-any.whl")]
+        return (pure or wheels)[0]
+    ranked = [(r, i) for i, f in enumerate(wheels) if (r := rank(str(f["filename"]))) is not None]
+    if not ranked:
+        names = ", ".join(str(f["filename"]) for f in wheels)
+        raise HubError(f"{project} {version} on the hub has no wheel for {target or 'the target'} "
+                       f"(it has {names}) — publish a wheel built for it with `hub publish`, "
+                       "or run the stage on nodes one of these fits")
+    return wheels[min(ranked)[1]]
+
+
+def _wheel_files(files: Sequence[Mapping[str, Any]], project: str, version: str
+                 ) -> list[Mapping[str, Any]]:
     wheels = [f for f in files if str(f.get("filename", "")).endswith(".whl")]
-    pure = [f for f in wheels if str(f["filename"]).endswith("-none-any.whl")]
     if not wheels:
         raise HubError(f"{project} {version} has no wheel on the hub; publish one with "
                        "`hub publish`")
-    return (pure or wheels)[0]
+    return wheels
 
 
 def _parse(requirement: str) -> Requirement:
@@ -115,17 +131,13 @@ def _operator_entry(release: Mapping[str, Any], name: str, project: str) -> dict
 
 
 def _origin(hub_url: str, project: str, release: Mapping[str, Any]) -> HubOrigin:
-    version = str(release["version"])
-    wheel = choose_wheel(release.get("files", []), project, version)
-    try:
-        return HubOrigin(hub_url=hub_url, distribution=project, version=version,
-                         filename=str(wheel["filename"]), url=str(wheel["url"]),
-                         sha256=str(wheel["sha256"]),
-                         requires_dist=tuple(str(r) for r in release.get("requires_dist") or ()),
-                         requires_python=release.get("requires_python") or None)
-    except KeyError as exc:
-        raise HubResponseError(f"the hub at {hub_url} lists {project} {version} without "
-                               f"{exc} — is it an opshub hub?", hub_url, 200) from None
+    """Where the operator comes from; its wheel is chosen when a stage's target is known
+    (``Planner``), so here the release need only have one."""
+    version = str(release.get("version", ""))
+    _wheel_files(release.get("files", []), project, version)
+    return HubOrigin(hub_url=hub_url, distribution=project, version=version,
+                     requires_dist=tuple(str(r) for r in release.get("requires_dist") or ()),
+                     requires_python=release.get("requires_python") or None)
 
 
 def find_project(name: str, client: HubClient) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """`hub install` / `hub uninstall`: operator distributions in and out of an environment.
 
-Installs run uv (or pip) in a subprocess against a chosen interpreter. With uv the
-hub is an explicit first index and uv's ``first-index`` strategy takes every
-name the hub knows from the hub only: a same-named package on PyPI can never
-win (dependency confusion). pip has no such strategy, so it resolves in a dry run
-that is checked, then installs exactly the checked files (:mod:`hub._pip_install`).
-Third-party dependencies come from the default index. Requested projects whose
-pins contradict each other are refused before any installer runs, naming both.
-Uninstall maps names through entry-point metadata and never imports operator code.
+Installs run uv (or pip) in a subprocess against a chosen interpreter. Third-party
+dependencies come from the sources every lock uses (:class:`runtime_env.Sources`: pip's
+configuration as that interpreter's pip reads it, and the ``[hub]`` settings), given as
+options to an installer whose own configuration is off. With uv the hub is the first
+index and a name is taken from the first index with a version that fits; the dry run
+that plans the install must take every hub name at a version the hub has, so a
+same-named package elsewhere can never win (dependency confusion). pip has no index
+priority, so it resolves in a dry run that is checked, then installs exactly the checked
+files (:mod:`hub._pip_install`). Requested projects whose pins contradict each other are
+refused before any installer runs, naming both. Uninstall maps names through entry-point
+metadata and never imports operator code.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from runtime_env import NotMirrored, PinConflict
+from runtime_env import NotMirrored, PinConflict, PipSources, Sources, installer_env
 
+from ._config import load_settings
 from ._environment import Row, interpreter, operator_entry_points, operators_in
 from ._exceptions import CommandFailed, HubError
 from ._hub_operators import find_project
@@ -34,10 +38,11 @@ from ._tools import find_uv, run
 from .offline import missing_package
 
 if TYPE_CHECKING:
+
     from .client import HubClient
 
-PYPI_SIMPLE = "https://pypi.org/simple/"
 _REMOVAL = re.compile(r"^ - (([A-Za-z0-9._-]+)==\S+)$", re.MULTILINE)  # " - torch==2.13.0"
+_ADDITION = re.compile(r"^ \+ ([A-Za-z0-9._-]+)==(\S+)$", re.MULTILINE)  # " + confop==1.0"
 PIN_FIX = ("install them into separate environments (--python), or run them from the hub "
            "in separate pipeline stages (each stage gets its own env)")
 
@@ -99,16 +104,15 @@ def install(
     python = interpreter(python)
     reqs = [w.text for w in wanted]
     installer = installer or default_installer()
-    third_party = client.mirror_index_url if offline else None
+    sources = install_sources(client, python, offline)
     before = operators_in(python)
     try:
         if installer == "pip":
-            pip_install(reqs, client, python, third_party or _extra_index())
+            pip_install(reqs, client, python, sources)
         else:
-            command = install_command(reqs, client.index_url, python, installer, third_party)
-            if not allow_changes:
-                check_plan(command, reqs)
-            run("installing " + ", ".join(reqs), command, echo=True)
+            command = install_command(reqs, sources, python, installer)
+            check_plan(command, reqs, client, allow_changes)
+            run("installing " + ", ".join(reqs), command, echo=True, env=installer_env())
     except CommandFailed as exc:
         package = missing_package(exc.stderr) if offline else None
         if package is None:
@@ -179,13 +183,17 @@ def _check_versions(project: dict[str, Any], req: Requirement) -> None:
         )
 
 
-def check_plan(command: Sequence[str], reqs: Sequence[str]) -> None:
-    """Refuse an install whose uv dry run replaces packages that were not asked for."""
-    plan = run("planning the install", [*command, "--dry-run"]).stderr
+def check_plan(command: Sequence[str], reqs: Sequence[str], client: HubClient,
+               allow_changes: bool = False) -> None:
+    """Refuse an install whose uv dry run takes a hub name at a version the hub lacks
+    (from another index), or, unless ``allow_changes``, replaces packages that were not
+    asked for."""
+    plan = run("planning the install", [*command, "--dry-run"], env=installer_env()).stderr
+    _check_hub_names(plan, client)
     asked = {canonicalize_name(Requirement(r).name) for r in reqs}
     replaced = [m.group(1) for m in _REMOVAL.finditer(plan)
                 if canonicalize_name(m.group(2)) not in asked]
-    if replaced:
+    if replaced and not allow_changes:
         raise HubError(
             f"installing {', '.join(reqs)} would replace {', '.join(replaced)} in this "
             "environment — pass --allow-changes to accept that, or install into another "
@@ -193,23 +201,48 @@ def check_plan(command: Sequence[str], reqs: Sequence[str]) -> None:
         )
 
 
+def _check_hub_names(plan: str, client: HubClient) -> None:
+    """uv takes a name from the next index only when the hub has no version that fits."""
+    hub = client.project_names()
+    for match in _ADDITION.finditer(plan):
+        name, version = canonicalize_name(match.group(1)), match.group(2)
+        if name in hub and not _on_hub(client, name, version):
+            raise HubError(
+                f"uv would install {name} {version} from another index, but {name} is a "
+                f"project on the hub at {client.url}, which has no version that fits: "
+                "refusing (dependency confusion) — publish the version that is needed")
+
+
+def _on_hub(client: HubClient, name: str, version: str) -> bool:
+    versions = client.project(name).get("versions", [])
+    return any(str(v.get("version")) == version for v in versions)
+
+
 def default_installer() -> str:
     """uv when it is available, else pip."""
     return "uv" if find_uv() else "pip"
 
 
-def install_command(reqs: Sequence[str], index_url: str, python: str, installer: str,
-                    third_party: str | None = None) -> list[str]:
-    """The uv command that installs ``reqs`` from the hub (its first index: hub names come
-    from it only), deps from ``third_party`` (offline: the hub's mirror) or else the
-    default index. pip has no such command: with the hub and another index it takes a hub
-    name from either (pip#8606), so pip installs go through :mod:`hub._pip_install`."""
+def install_sources(client: HubClient, python: str, offline: bool = False) -> Sources:
+    """The hub, then the sources of every lock: pip's configuration as ``python``'s pip
+    reads it and the ``[hub]`` settings; offline (HUB_OFFLINE) the hub's mirror only."""
+    if offline:
+        return Sources(client.mirror_index_url, hub_index=client.index_url)
+    return Sources.from_settings(load_settings(), PipSources.read(os.environ, python),
+                                 client.index_url)
+
+
+def install_command(reqs: Sequence[str], sources: Sources, python: str, installer: str
+                    ) -> list[str]:
+    """The uv command that installs ``reqs`` from ``sources`` (the hub first), with no
+    other source: run it with :func:`installer_env`. pip has no such command: with the
+    hub and another index it takes a hub name from either (pip#8606), so pip installs go
+    through :mod:`hub._pip_install`, which checks where each name comes from."""
     if installer != "uv":
         raise ValueError(f"no single {installer} command installs from the hub safely; "
                          "use hub._pip_install.pip_install")
-    default = ["--default-index", third_party] if third_party else []
-    return [_uv(), "pip", "install", "--python", python, "--index", index_url, *default,
-            "--index-strategy", "first-index", *reqs]
+    return [_uv(), "pip", "install", "--no-config", "--python", python,
+            *sources.uv_args(), *reqs]
 
 
 def interpreter_flags(python: str) -> str:
@@ -220,10 +253,6 @@ def interpreter_flags(python: str) -> str:
         return run("asking the interpreter", [python, "-c", code]).stdout.strip()
     except CommandFailed:
         return ""
-
-
-def _extra_index() -> str:
-    return os.environ.get("PIP_INDEX_URL") or PYPI_SIMPLE
 
 
 def uninstall(names: Sequence[str], *, python: str | None = None,

@@ -37,17 +37,15 @@ class Resources:
 
 @dataclass(frozen=True)
 class HubOrigin:
-    """Where an operator fetched from a hub (not installed) comes from: one exact wheel.
+    """Where an operator fetched from a hub (not installed) comes from: one exact release.
 
-    The env that runs it installs this wheel by URL and sha256 (issue #10, item 4).
+    The env that runs it installs that release's wheel for the stage's target, by URL and
+    sha256 (issue #10, item 4), if the target's Python meets ``requires_python``.
     """
 
     hub_url: str
     distribution: str
     version: str
-    filename: str
-    url: str
-    sha256: str
     requires_dist: tuple[str, ...] = ()
     requires_python: str | None = None
 

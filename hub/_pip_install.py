@@ -36,6 +36,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from runtime_env import Sources, installer_env
+
 from ._environment import Installed, installed
 from ._exceptions import HubError
 from ._tools import run
@@ -84,13 +86,14 @@ class Report:
             return True  # an odd marker: count it (stricter, never looser)
 
 
-def pip_install(reqs: Sequence[str], client: HubClient, python: str, extra_index: str) -> None:
-    """Install ``reqs`` with pip into ``python``, hub names from the hub only."""
+def pip_install(reqs: Sequence[str], client: HubClient, python: str, sources: Sources) -> None:
+    """Install ``reqs`` with pip into ``python`` from ``sources`` (the hub first), hub names
+    from the hub only."""
     hub_names = set(client.projects())
     pins: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="hub-pip-") as tmp:
         for _ in range(MAX_ROUNDS):
-            report = _dry_run(reqs, client, python, extra_index, hub_names, pins, Path(tmp))
+            report = _dry_run(reqs, client, python, sources, hub_names, pins, Path(tmp))
             foreign = [p for p in report.plan if p.name in hub_names and not _from_hub(p, client)]
             if not foreign:
                 break
@@ -102,24 +105,24 @@ def pip_install(reqs: Sequence[str], client: HubClient, python: str, extra_index
             lock = Path(tmp) / "lock.txt"
             lock.write_text("".join(_locked(p) for p in report.plan), encoding="utf-8")
             run("installing " + ", ".join(reqs),
-                _pip(python, client, extra_index, "--no-deps", "--require-hashes", "-r",
-                     str(lock)), echo=True)
+                _pip(python, client, sources, "--no-deps", "--require-hashes", "-r",
+                     str(lock)), echo=True, env=installer_env())
 
 
-def _pip(python: str, client: HubClient, extra_index: str, *args: str) -> list[str]:
+def _pip(python: str, client: HubClient, sources: Sources, *args: str) -> list[str]:
     return [python, "-m", "pip", "install", "--index-url", client.index_url,
-            "--extra-index-url", extra_index, *args]
+            *sources.pip_args(after_hub=True), *args]
 
 
-def _dry_run(reqs: Sequence[str], client: HubClient, python: str, extra_index: str,
+def _dry_run(reqs: Sequence[str], client: HubClient, python: str, sources: Sources,
              hub_names: set[str], pins: Mapping[str, str], tmp: Path) -> Report:
     report, constraints = tmp / "report.json", tmp / "constraints.txt"
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())),
                            encoding="utf-8")
     only_binary = ",".join(sorted(hub_names)) or ":none:"
     run("resolving " + ", ".join(reqs),
-        _pip(python, client, extra_index, "--dry-run", "--quiet", "--report", str(report),
-             "--only-binary", only_binary, "-c", str(constraints), *reqs))
+        _pip(python, client, sources, "--dry-run", "--quiet", "--report", str(report),
+             "--only-binary", only_binary, "-c", str(constraints), *reqs), env=installer_env())
     return _read_report(report)
 
 

@@ -21,7 +21,7 @@ import hmac
 import io
 import ipaddress
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
@@ -38,6 +38,7 @@ from ._operator import normalize_name
 if TYPE_CHECKING:
     from ._dist import WheelInfo
 
+WheelRank = Callable[[str], "int | None"]  # filename -> rank for a target (0 best), None: unfit
 TIMEOUT = 30.0  # seconds to connect and between bytes; uploads stream, so no total limit
 # The fields of the JSON API that clients rely on (added fields are fine).
 _PROJECT = {"name": str, "latest": str, "versions": list}
@@ -189,9 +190,11 @@ class HubClient:
                                    "HUB_URL an opshub hub?", self.url, 200)
         return {normalize_name(str(p.get("name", ""))) for p in projects if isinstance(p, dict)}
 
-    def release_wheel(self, name: str, version: str) -> dict[str, Any] | None:
-        """The wheel (``filename``, ``url``, ``sha256``) of a published, not yanked version
-        (pure-Python preferred), or None when the hub does not serve that version."""
+    def release_wheel(self, name: str, version: str, *, rank: WheelRank | None = None,
+                      target: str = "") -> dict[str, Any] | None:
+        """The wheel (``filename``, ``url``, ``sha256``) of a published, not yanked version,
+        or None when the hub does not serve that version: with ``rank`` the best one for
+        ``target`` (HubError when none fits), else the pure-Python one if any."""
         from ._hub_operators import choose_wheel
 
         try:
@@ -200,7 +203,8 @@ class HubClient:
             return None
         for release in project.get("versions", []):
             if release.get("version") == version and not release.get("yanked"):
-                return dict(choose_wheel(release.get("files", []), project["name"], version))
+                return dict(choose_wheel(release.get("files", []), project["name"], version,
+                                         rank=rank, target=target))
         return None
 
     def yank(self, name: str, version: str, reason: str = "") -> dict[str, Any]:

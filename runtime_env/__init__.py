@@ -3,7 +3,7 @@
 >>> from hub import ops
 >>> from runtime_env import stage_runtime_env
 >>> stage_runtime_env(ops.image_embed().spec)  # doctest: +SKIP
-{'pip': {'packages': ['torch==2.13.0+cpu --hash=sha256:...', ...], ...}, 'py_modules': [...]}
+{'py_executable': '/bin/sh -c ...', 'py_modules': ['gcs://_ray_pkg_....zip', ...]}
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from ._cache import CacheEntry, LockCache
 from ._errors import MirrorError, NotMirrored, PinConflict, ResolutionError
 from ._lock import Lock
-from ._merge import merge
+from ._node_builder import installer_env
 from ._node_env import node_env
 from ._operator_lock import lock_operator
+from ._pip_config import PipSources
 from ._plan import EnvPlan, Wheel, needs_env, plan_env
 from ._planner import Planner, Scope
 from ._request import LockRequest
@@ -36,6 +37,7 @@ __all__ = [
     "NodeReport",
     "NotMirrored",
     "PinConflict",
+    "PipSources",
     "PipToolsResolver",
     "Planner",
     "ResolutionError",
@@ -50,8 +52,8 @@ __all__ = [
     "base_constraints",
     "fused_runtime_env",
     "get_resolver",
+    "installer_env",
     "lock_operator",
-    "merge",
     "needs_env",
     "node_env",
     "plan_env",

@@ -88,7 +88,7 @@ def source_files(package: str, sources: Sources, fetch: Fetch = http_get) -> lis
     (a source that cannot answer offers nothing)."""
     name = canonicalize_name(package)
     pages = [urljoin(index.rstrip("/") + "/", f"{name}/")
-             for index in (*sources.extra_index_urls, sources.index_url)]
+             for index in sources.indexes]
     found: list[SourceFile] = []
     for link in sources.find_links:
         if "://" in link:

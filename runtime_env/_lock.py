@@ -13,12 +13,14 @@ from packaging.utils import canonicalize_name
 from ._errors import ResolutionError
 
 _HASH = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")
+_FROM = re.compile(r"#\s*from\s+(\S+)")  # uv's --emit-index-annotation
 Hashes = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
 class Lock:
-    """Exact pins (normalized name -> version), their sha256 hashes, and where they came from.
+    """Exact pins (normalized name -> version), their sha256 hashes, the indexes searched,
+    and the index each pin came from (``origins``, when the resolver says: uv does).
 
     >>> Lock.from_pins({"Toolz": "1.0.0"}).requirements_txt()
     'toolz==1.0.0\\n'
@@ -29,14 +31,18 @@ class Lock:
     indexes: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
     hashes: Hashes = ()
+    origins: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_pins(cls, pins: Mapping[str, str] | Iterable[tuple[str, str]],
-                  hashes: Mapping[str, Iterable[str]] | None = None, **kw: Any) -> Lock:
+                  hashes: Mapping[str, Iterable[str]] | None = None,
+                  origins: Mapping[str, str] | None = None, **kw: Any) -> Lock:
         items = pins.items() if isinstance(pins, Mapping) else pins
         found = {canonicalize_name(n): tuple(sorted(set(h))) for n, h in (hashes or {}).items()}
         return cls(tuple(sorted((canonicalize_name(n), v) for n, v in items)),
-                   hashes=tuple(sorted((n, h) for n, h in found.items() if h)), **kw)
+                   hashes=tuple(sorted((n, h) for n, h in found.items() if h)),
+                   origins=tuple(sorted((canonicalize_name(n), o)
+                                        for n, o in (origins or {}).items())), **kw)
 
     @property
     def as_dict(self) -> dict[str, str]:
@@ -45,6 +51,10 @@ class Lock:
     @property
     def hash_dict(self) -> dict[str, tuple[str, ...]]:
         return dict(self.hashes)
+
+    @property
+    def origin_dict(self) -> dict[str, str]:
+        return dict(self.origins)
 
     def lines(self) -> list[str]:
         """``name==version`` lines, sorted."""
@@ -80,12 +90,14 @@ class Lock:
         """The lock minus some packages (e.g. those the nodes already have)."""
         drop = {canonicalize_name(n) for n in names}
         return Lock(tuple(p for p in self.pins if p[0] not in drop), self.resolver,
-                    self.indexes, self.meta, tuple(h for h in self.hashes if h[0] not in drop))
+                    self.indexes, self.meta, tuple(h for h in self.hashes if h[0] not in drop),
+                    tuple(o for o in self.origins if o[0] not in drop))
 
     def to_json(self) -> str:
         return json.dumps({"pins": dict(self.pins), "resolver": self.resolver,
                            "indexes": list(self.indexes), "meta": dict(self.meta),
-                           "hashes": {n: list(h) for n, h in self.hashes}},
+                           "hashes": {n: list(h) for n, h in self.hashes},
+                           "origins": dict(self.origins)},
                           indent=2, sort_keys=True)
 
     @classmethod
@@ -96,13 +108,15 @@ class Lock:
             raise ValueError("a lock is a JSON object")  # noqa: TRY004 - a JSON error
         pins, hashes = data.get("pins"), data.get("hashes", {})
         resolver, indexes, meta = data.get("resolver"), data.get("indexes"), data.get("meta", {})
+        origins = data.get("origins", {})
         if not (_str_map(pins) and isinstance(resolver, str) and _str_list(indexes)
-                and isinstance(meta, dict) and isinstance(hashes, dict)
+                and isinstance(meta, dict) and isinstance(hashes, dict) and _str_map(origins)
                 and all(_str_list(h) for h in hashes.values())):
-            raise ValueError("a lock has pins {name: version}, resolver, indexes and hashes")
+            raise ValueError("a lock has pins {name: version}, resolver, indexes, hashes and "
+                             "origins {name: index}")
         assert isinstance(pins, dict) and isinstance(indexes, list)  # checked just above
-        return cls.from_pins(pins, hashes=hashes, resolver=resolver, indexes=tuple(indexes),
-                             meta=meta)
+        return cls.from_pins(pins, hashes=hashes, origins=origins, resolver=resolver,
+                             indexes=tuple(indexes), meta=meta)
 
 
 def _str_map(value: object) -> bool:
@@ -115,13 +129,19 @@ def _str_list(value: object) -> bool:
 
 
 def parse_requirements_output(text: str, command: list[str]
-                              ) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Pins and their hashes from a resolver's requirements-format output."""
+                              ) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
+    """Pins, their hashes and the index each came from (when annotated) from a resolver's
+    requirements-format output."""
     pins: dict[str, str] = {}
     hashes: dict[str, list[str]] = {}
+    origins: dict[str, str] = {}
+    key = ""
     for raw in text.replace("\\\n", " ").splitlines():
         line = raw.split("#", 1)[0].strip()
+        origin = _FROM.search(raw)
         if not line or line.startswith("-"):
+            if origin and key:
+                origins[key] = origin.group(1)  # the line after its pin (no hashes)
             continue
         name, sep, rest = line.partition("==")
         if not sep:
@@ -131,4 +151,6 @@ def parse_requirements_output(text: str, command: list[str]
         key = canonicalize_name(name.split("[")[0].strip())
         pins[key] = rest.split(";")[0].split()[0]
         hashes[key] = [h.lower() for h in _HASH.findall(raw.split(" #", 1)[0])]
-    return pins, hashes
+        if origin:
+            origins[key] = origin.group(1)
+    return pins, hashes, origins

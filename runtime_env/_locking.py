@@ -6,7 +6,8 @@
    constraint; the request resolves again (at most ``ATTEMPTS`` candidates).
 3. pip-tools never searches the hub and pip ranks indexes alike (pip#8606): a hub name
    among its requirements or in its lock is refused, so another index can never supply
-   one (issue #11 item 4). uv searches the hub first with ``first-index``.
+   one (issue #11 item 4). uv searches the hub first and says where each pin came from:
+   a hub name from anywhere else (the hub has no version that fits) is refused.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def lock_request(request: LockRequest, resolver: Resolver, cache: LockCache, *,
     if wrong:
         lock = _refit(request, resolver, cache, wrong, builds)
     _refuse_hub_names(resolver, [name for name, _ in lock.pins], hub, locked=True)
+    _refuse_foreign_hub_pins(lock, request.sources.hub_index, hub)
     return lock
 
 
@@ -87,3 +89,20 @@ def _refuse_hub_names(resolver: Resolver, names: Iterable[str], hub: set[str],
             "and pip takes a name from whichever index offers the highest version "
             "(pip#8606), so another index could supply it — lock with --resolver uv, which "
             "takes hub names from the hub only")
+
+
+def _refuse_foreign_hub_pins(lock: Lock, hub_index: str | None, hub: set[str]) -> None:
+    """A hub name must come from the hub: uv falls through to the next index only when the
+    hub has no version that fits, and that is dependency confusion (issue #11 item 4)."""
+    if hub_index is None:
+        return
+    origins = lock.origin_dict
+    for name, version in lock.pins:
+        origin = origins.get(name)
+        if name in hub and origin is not None and \
+                origin.rstrip("/") != hub_index.rstrip("/"):
+            raise ResolutionError(
+                f"the lock takes {name} {version} from {origin}, but {name} is a project of "
+                f"the hub ({hub_index}), which has no version that fits the requirements: "
+                "refusing (another index must never supply a hub name) — publish the "
+                f"version needed to the hub, or change the requirement on {name}")

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -213,12 +213,22 @@ def _build_env(spec: dict[str, Any], env: Path) -> dict[str, float]:
         requirements = env / "opshub-requirements.txt"
         requirements.write_text("\n".join(lines) + "\n")
         cache = os.environ.get("UV_CACHE_DIR") or str(env.parent / "cache")
-        _run(steps, "uv pip install", [
-            uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),
-            "--require-hashes", "--no-deps", "--no-build", "--cache-dir", cache,
-            *spec["install_options"], "-r", str(requirements)], env=_installer_env())
+        _run(steps, "uv pip install", install_command(
+            uv, python, cache, spec["install_options"], requirements), env=installer_env())
     _check_ray(python)
     return steps
+
+
+def install_command(uv: str, python: str | os.PathLike[str], cache: str,
+                    options: Sequence[str], requirements: str | os.PathLike[str]) -> list[str]:
+    """The install of a hash-pinned lock into an env (the benchmarks' baseline runs it too):
+    exactly the lines, hash-checked, from wheels; the sources only from ``options``."""
+    # Every line is hash-pinned, so any index may serve the file; uv's default
+    # first-index would fail on an index that has the name but not the pinned version
+    # (a partial mirror given as an extra index, as pip.conf often does).
+    return [uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),
+            "--require-hashes", "--no-deps", "--no-build", "--cache-dir", cache,
+            "--index-strategy", "unsafe-best-match", *options, "-r", str(requirements)]
 
 
 def _run(steps: dict[str, float], what: str, command: list[str],
@@ -333,21 +343,29 @@ def _uv_tool(root: Path, spec: dict[str, Any]) -> str:
             *_pip(), "install", "--quiet", "--disable-pip-version-check", "--no-input",
             "--target", str(partial), "--no-deps", "--only-binary", ":all:",
             "--require-hashes", *spec["install_options"], "-r",
-            str(partial / "requirements.txt")], env=_installer_env())
+            str(partial / "requirements.txt")], env=installer_env())
         os.replace(partial, folder)
     return str(uv)
 
 
 # The spec's index options are the whole truth of a build: the node's own index variables
-# (say, a mirror that is down, issue #14) must not reach the installers. uv 0.13.9 even
-# lets UV_DEFAULT_INDEX win over an explicit --index-url (measured).
-_INDEX_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+# (say, a mirror that is down, issue #14) and config files (pip.conf, uv.toml) must not reach
+# the installers. Stripping PIP_* alone would bring back pip.conf's find-links: pip reads no
+# file with PIP_CONFIG_FILE=os.devnull, uv none with UV_NO_CONFIG. uv 0.13.9 even lets
+# UV_DEFAULT_INDEX win over an explicit --index-url (measured). The driver's resolvers and
+# `hub install` run under the same rule (``installer_env``).
+SOURCE_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
                     "UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL",
-                    "UV_FIND_LINKS", "UV_NO_INDEX", "UV_INDEX_STRATEGY")
+                    "UV_FIND_LINKS", "UV_NO_INDEX", "UV_INDEX_STRATEGY", "UV_TORCH_BACKEND",
+                    "UV_CONFIG_FILE")
 
 
-def _installer_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in _INDEX_VARIABLES}
+def installer_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``environ`` (default: this process's) without any package source but the options a
+    command gives: no index variable, no pip or uv config file."""
+    base = os.environ if environ is None else environ
+    kept = {k: v for k, v in base.items() if k not in SOURCE_VARIABLES}
+    return {**kept, "PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1"}
 
 
 def _pip() -> list[str]:

@@ -3,17 +3,10 @@
 >>> env = node_env(["tabulate==0.9.0 --hash=sha256:..."], install_options=[])  # doctest: +SKIP
 >>> fn.options(runtime_env={**env, "py_modules": [...]}).remote()  # doctest: +SKIP
 
-THE DECISION (benchmarks/bench_node_env.py, 3 runs, image-embed's CPU lock: 14 packages,
-842 MB; bare node of the test cluster; medians, ratios to `uv pip install` into a fresh venv
-in the same run; details in /work/notes/node-env-findings.md):
-
-| mechanism (first use, net of worker start)     | / cold baseline | / warm baseline |
-| Ray ``pip`` field                              | 4.3x            | 28x             |
-| Ray ``uv`` field, Ray's default ``--no-cache`` | 2.2x            | 11x             |
-| Ray ``uv`` field, persistent cache, hardlink   | 0.99x           | 5.1x            |
-| ``py_executable`` + opshub builder, cold node  | 1.3x            | -               |
-| ``py_executable`` + opshub builder, warm cache | 0.47x           | 2.8x            |
-| ``py_executable``, env kept from a past session| 0.20x           | 1.05x           |
+Why ``py_executable`` (README, design section "Node envs", has the measured table;
+``benchmarks/bench_node_env.py`` remeasures it): on image-embed's CPU lock it is 0.47x
+``uv pip install`` into a fresh venv with a warm uv cache and 1.3x on a cold node, where
+Ray's ``pip`` field takes 4.3x and its ``uv`` field 2.2x (0.99x with a persistent cache).
 
 All build once per node; a second driver adds +0.05..+0.5 s (builder) per new worker.
 Ray's fields copy the node's whole venv (about 300 MB here) into every env and pip-install
@@ -103,7 +96,7 @@ def uv_tool() -> list[str]:
 
 def tool_lock() -> Lock:
     """The pinned uv as a lock: `hub mirror` copies its wheel, so an offline node builds."""
-    pins, hashes = parse_requirements_output("\n".join(uv_tool()), ["_node_tool.txt"])
+    pins, hashes, _ = parse_requirements_output("\n".join(uv_tool()), ["_node_tool.txt"])
     return Lock.from_pins(pins, hashes=hashes, resolver="pinned")
 
 

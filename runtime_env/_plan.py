@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -57,11 +56,6 @@ class EnvPlan:
     install_options: tuple[str, ...] = ()
     local_distributions: tuple[str, ...] = ()
     opshub: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target.to_dict(), "requirements": list(self.requirements),
-                "install_options": list(self.install_options),
-                "local_distributions": list(self.local_distributions), "opshub": self.opshub}
 
 
 def own_pins(specs: Sequence[OperatorSpec]) -> dict[str, str]:

@@ -3,19 +3,23 @@
     survey (the probe: one per node set, cached on disk)
       -> the nodes that can run the stage, and their target (Python, platform, accelerator)
       -> nothing to do when they already have everything
-      -> locks (one per operator, cached; conflicting pins raise PinConflict)
+      -> one lock for the stage's operators together (cached; when it fails, the two
+         operators whose requirements contradict and the package: PinConflict)
       -> the plan (pure, ``_plan.plan_env``) -> the runtime_env (``_ship.ship``)
 
-Hub questions go through :class:`hub.client.HubClient`; caches are passed in.
+Hub questions go through :class:`hub.client.HubClient`; caches are passed in. One
+planner serves a whole pipeline run: pip's configuration and the hub's project list are
+read once.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 import hub
@@ -26,11 +30,12 @@ from hub.offline import missing_package
 
 from ._builds import list_builds, tag_rank
 from ._cache import LockCache
+from ._conflicts import find_conflict
 from ._errors import NotMirrored, ResolutionError
 from ._lock import Lock
 from ._locking import Builds, lock_request
-from ._merge import merge
 from ._node_env import tool_lock
+from ._pip_config import PipSources
 from ._plan import EnvPlan, Wheel, needs_env, own_pins, plan_env
 from ._request import LockRequest
 from ._requirements import HUB_RUNTIME, SELF, closure, driver_lookup, spec_requirements
@@ -41,7 +46,7 @@ from ._survey import Survey, SurveyCache
 from ._target import Target, target_flags
 
 Ship = Literal["auto", "index", "py_modules"]
-SHIP_MODES = ("auto", "index", "py_modules")
+SHIP_MODES: tuple[Ship, ...] = ("auto", "index", "py_modules")
 
 
 @dataclass(frozen=True)
@@ -67,16 +72,17 @@ class Planner:
     def __init__(self, *, settings: Settings | None = None, resolver: Resolver | None = None,
                  locks: LockCache | None = None, surveys: SurveyCache | None = None,
                  client: HubClient | None = None, builds: Builds = list_builds,
-                 env: Mapping[str, str] = os.environ, ship: Ship = "auto") -> None:
-        if ship not in SHIP_MODES:
-            raise ConfigError(f"ship={ship!r} is unknown; use one of {SHIP_MODES}")
+                 env: Mapping[str, str] = os.environ, ship: str = "auto",
+                 pip: PipSources | None = None) -> None:
+        self.ship_mode = ship_mode(ship)
         self.settings = settings or load_settings()
         self.resolver = resolver or get_resolver()
         self.lock_cache = locks or LockCache(self.settings.cache_dir / "locks")
         self.surveys = surveys or SurveyCache(self.settings.cache_dir / "surveys")
-        self.builds, self.env, self.ship_mode = builds, env, ship
+        self.builds, self.env = builds, env
         self._client = client
         self._hub_names: frozenset[str] | None = None
+        self._pip = pip  # pip's own sources: read from ``env`` when first needed
 
     # --- the steps ----------------------------------------------------------------------
 
@@ -104,9 +110,17 @@ class Planner:
         return Scope(survey, target)
 
     def lock(self, specs: Sequence[OperatorSpec], scope: Scope) -> Lock:
-        """One lock for operators sharing an env; PinConflict names both and the package."""
-        return merge({s.name: self._lock(spec_requirements(s, scope.target), scope, specs)
-                      for s in specs})
+        """One lock for operators sharing an env, in one resolution over all their
+        requirements; when there is none, PinConflict names two of them and the package."""
+        _check_python(specs, scope.target)
+        wanted = {s.name: spec_requirements(s, scope.target) for s in specs}
+        union = sorted({line for lines in wanted.values() for line in lines})
+        try:
+            return self._resolve(union, scope, specs)
+        except ResolutionError as exc:
+            conflict = find_conflict(wanted, lambda reqs: self._lock(reqs, scope, specs)) \
+                if len(wanted) > 1 and not isinstance(exc, NotMirrored) else None
+            raise conflict or self._explained(exc, union, scope, specs) from None
 
     def plan(self, specs: Sequence[OperatorSpec], scope: Scope) -> EnvPlan | None:
         """What the env adds to the scope's nodes, or None when they have everything."""
@@ -130,7 +144,7 @@ class Planner:
 
     def locks(self, specs: Sequence[OperatorSpec], scope: Scope) -> dict[str, Lock]:
         """Every lock an env of ``specs`` on the scope's nodes installs from, by role: the
-        operators' (merged), the runtime (``import hub``) and the pinned uv the nodes build
+        operators' (together), the runtime (``import hub``) and the pinned uv the nodes build
         with. `hub mirror` copies each of their wheels (issue #14)."""
         return {"operator": self.lock(specs, scope), "runtime": self.runtime_lock(specs, scope),
                 "node-tool": tool_lock()}
@@ -162,7 +176,7 @@ class Planner:
         """
         client = self._hub(specs)
         if scope is None or not self.offline(scope):
-            return Sources.from_settings(self.settings, self.env,
+            return Sources.from_settings(self.settings, self.pip_sources(),
                                          client.index_url if client else None)
         if client is None:
             raise ConfigError("offline (HUB_OFFLINE) the hub is the only index, and no hub is "
@@ -171,6 +185,12 @@ class Planner:
         if nodes:
             hub, mirror = self._worker_url(hub), self._worker_url(mirror)
         return Sources(mirror, hub_index=hub)
+
+    def pip_sources(self) -> PipSources:
+        """pip's own sources in this planner's environment (asked once per planner)."""
+        if self._pip is None:
+            self._pip = PipSources.read(self.env)
+        return self._pip
 
     def hub_names(self, specs: Sequence[OperatorSpec]) -> frozenset[str]:
         """The projects of the hub in use (asked once per planner)."""
@@ -185,11 +205,18 @@ class Planner:
         origins = [s.origin for s in specs if s.origin is not None]
         if self._client is None and (origins or self.settings.hub_configured):
             url = origins[0].hub_url if origins else self.settings.url
-            self._client = HubClient(url)
+            self._client = HubClient.from_settings(replace(self.settings, url=url))
         return self._client if (origins or self.settings.hub_configured) else None
 
     def _lock(self, requirements: Sequence[str], scope: Scope,
               specs: Sequence[OperatorSpec]) -> Lock:
+        try:
+            return self._resolve(requirements, scope, specs)
+        except ResolutionError as exc:
+            raise self._explained(exc, requirements, scope, specs) from None
+
+    def _resolve(self, requirements: Sequence[str], scope: Scope,
+                 specs: Sequence[OperatorSpec]) -> Lock:
         survey, target = scope.survey, scope.target
         base = survey.base(target)
         kept = {n: v for n, v in survey.common().items() if n not in base and n not in SELF}
@@ -198,13 +225,15 @@ class Planner:
         request = LockRequest.create(requirements, base, target, self.sources(specs, scope),
                                      preferences=kept, cooldown=cooldown,
                                      spared=sorted(names) if cooldown else ())
-        try:
-            return lock_request(request, self.resolver, self.lock_cache, hub_names=names,
-                                builds=self.builds)
-        except ResolutionError as exc:
-            if not self.offline(scope) or isinstance(exc, NotMirrored):
-                raise
-            raise self._not_mirrored(specs, scope, requirements, exc) from None
+        return lock_request(request, self.resolver, self.lock_cache, hub_names=names,
+                            builds=self.builds)
+
+    def _explained(self, exc: ResolutionError, requirements: Sequence[str], scope: Scope,
+                   specs: Sequence[OperatorSpec]) -> ResolutionError:
+        """Offline, a failed lock is a wheel the hub's mirror lacks: say which."""
+        if not self.offline(scope) or isinstance(exc, NotMirrored):
+            return exc
+        return self._not_mirrored(specs, scope, requirements, exc)
 
     def _not_mirrored(self, specs: Sequence[OperatorSpec], scope: Scope,
                       requirements: Sequence[str], exc: ResolutionError) -> NotMirrored:
@@ -233,37 +262,53 @@ class Planner:
 
     def _wheels(self, specs: Sequence[OperatorSpec], lock: Lock, scope: Scope
                 ) -> dict[str, Wheel]:
-        """The hub wheels the env installs by URL: the operators' own (from their origin,
-        or the hub's release of an installed operator's version) and hub projects the
-        lock pins."""
-        wheels: dict[str, Wheel] = {canonicalize_name(s.origin.distribution): Wheel(
-            s.origin.distribution, s.origin.version, self._worker_url(s.origin.url),
-            s.origin.sha256) for s in specs if s.origin is not None}
+        """The hub wheels the env installs by URL, each the best for the target: the
+        operators' own (fetched from the hub, or an installed operator's version as the hub
+        publishes it, unless shipped as files) and hub projects the lock pins."""
         names = self.hub_names(specs)
         pinned = {n: v for n, v in lock.pins if n in names}
-        installed = {} if self.ship_mode == "py_modules" else \
-            {d: v for d, v in own_pins(specs).items() if d not in wheels}
-        for dist, version in scope.survey.missing({**installed, **pinned}).items():
-            found = self._published(specs, dist, version)
+        fetched: dict[str, str] = {canonicalize_name(s.origin.distribution): s.origin.version
+                                   for s in specs if s.origin is not None}
+        own = {} if self.ship_mode == "py_modules" else own_pins(specs)
+        wheels: dict[str, Wheel] = {}
+        for dist, version in scope.survey.missing({**own, **pinned, **fetched}).items():
+            found = self._published(specs, dist, version, scope.target)
             if found is not None:
                 wheels[dist] = found
-            elif dist in pinned or self.ship_mode == "index":
-                raise ConfigError(f"{dist} {version} is not on the hub at {self.settings.url} "
-                                  "(yanked or never published); publish it with `hub publish`")
+            elif dist in pinned or dist in fetched or self.ship_mode == "index":
+                raise ConfigError(
+                    f"{dist} {version} is not on the hub at {self._hub_url(specs)} (yanked "
+                    "or never published); publish it with `hub publish`")
         return wheels
 
-    def _published(self, specs: Sequence[OperatorSpec], dist: str, version: str
-                   ) -> Wheel | None:
+    def _published(self, specs: Sequence[OperatorSpec], dist: str, version: str,
+                   target: Target) -> Wheel | None:
+        """The release's wheel for ``target`` on the hub (None: not published there)."""
         client = self._hub(specs)
-        found = client.release_wheel(dist, version) if client else None
+        found = client.release_wheel(dist, version, rank=lambda name: tag_rank(name, target),
+                                     target=target.describe()) if client else None
         if found is None:
             return None
         return Wheel(dist, version, self._worker_url(str(found["url"])), str(found["sha256"]))
+
+    def _hub_url(self, specs: Sequence[OperatorSpec]) -> str:
+        client = self._hub(specs)
+        return client.url if client else self.settings.url
 
     def _worker_url(self, url: str) -> str:
         """A hub URL as the workers reach it (``HUB_WORKER_URL``)."""
         here, there = self.settings.url.rstrip("/"), self.settings.worker_url
         return there.rstrip("/") + url[len(here):] if there and url.startswith(here) else url
+
+
+def ship_mode(value: str) -> Ship:
+    """How an installed operator's own code reaches the nodes: ``index`` (its wheel from
+    the hub, which must have it), ``py_modules`` (its files), or ``auto`` (the hub's wheel
+    when the hub has that version, else its files)."""
+    for mode in SHIP_MODES:
+        if mode == value:
+            return mode
+    raise ConfigError(f"ship={value!r} is unknown; use one of {', '.join(SHIP_MODES)}")
 
 
 def demands(specs: Sequence[OperatorSpec], ray_options: Mapping[str, Any] | None
@@ -274,6 +319,23 @@ def demands(specs: Sequence[OperatorSpec], ray_options: Mapping[str, Any] | None
     gpus = options.get("num_gpus", max((s.resources.num_gpus for s in specs), default=0.0))
     return {"CPU": float(cpus or 0), "GPU": float(gpus or 0),
             **{k: float(v) for k, v in dict(options.get("resources") or {}).items()}}
+
+
+def _check_python(specs: Sequence[OperatorSpec], target: Target) -> None:
+    """A hub operator's Requires-Python must admit the target's Python."""
+    for spec in specs:
+        wanted = spec.origin.requires_python if spec.origin else None
+        try:
+            fits = not wanted or SpecifierSet(wanted).contains(target.python_version, True)
+        except InvalidSpecifier:
+            fits = True  # the hub validated it on upload; an installer would ignore it too
+        if not fits:
+            assert spec.origin is not None
+            raise ConfigError(
+                f"operator {spec.name!r} ({spec.origin.distribution} {spec.origin.version} "
+                f"from the hub) requires Python {wanted}, and the stage's nodes run "
+                f"{target.describe()} — give the stage resources= that select nodes with "
+                "a Python it supports, or use a release of it that supports this one")
 
 
 def _same_kind(found: Target, wanted: Target) -> bool:

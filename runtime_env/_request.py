@@ -12,7 +12,7 @@ from ._sources import PYPI, Cooldown, Sources
 from ._target import Target
 
 # Bumped whenever a cached lock's meaning or shape changes: older entries become misses.
-LOCK_FORMAT = 2
+LOCK_FORMAT = 3  # 3: unsafe-first-match, config isolation, origins
 
 
 class ResolverId(Protocol):
@@ -60,7 +60,7 @@ class LockRequest:
     def indexes(self) -> tuple[str, ...]:
         """Every index searched, hub first and the default index last."""
         hub = (self.sources.hub_index,) if self.sources.hub_index else ()
-        return (*hub, *self.sources.extra_index_urls, self.sources.index_url)
+        return (*hub, *self.sources.indexes)
 
     def key(self, resolver: ResolverId) -> str:
         cooldown = self.cooldown

@@ -2,13 +2,14 @@
 
 Neither pip-tools nor uv has a Python API, so both run as subprocesses through an
 injectable *runner* (tests pass one that fails to prove a warm lookup never resolves).
-Both get the same sources (:class:`Sources`), constraints, preferences (an existing
-output file, which both keep pins from) and cooldown; both emit sha256 hashes.
+Both get the same sources (:class:`Sources`) as explicit options and nothing else (their
+config files and index variables off: ``installer_env``, ``--no-config``), constraints,
+preferences (an existing output file, which both keep pins from) and cooldown; both emit
+sha256 hashes, and uv the index each pin came from.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from hub import ConfigError
 
 from ._errors import ResolutionError
 from ._lock import Lock, parse_requirements_output
+from ._node_builder import installer_env
 from ._request import LockRequest
 from ._requirements import SELF, installed_version
 from ._target import Target
@@ -28,8 +30,9 @@ Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run a resolver command, capturing its output (the default runner)."""
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    """Run a resolver command, capturing its output (the default runner), with no package
+    source but its options."""
+    env = {**installer_env(), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
                           check=False)
 
@@ -57,8 +60,9 @@ class Resolver:
             command = self._command(tmp, request, _write_inputs(tmp, request))
             self._run(command)
             text = (tmp / "lock.txt").read_text()
-        pins, hashes = parse_requirements_output(text, command)
-        return Lock.from_pins(pins, hashes=hashes, resolver=self.name, indexes=request.indexes)
+        pins, hashes, origins = parse_requirements_output(text, command)
+        return Lock.from_pins(pins, hashes=hashes, resolver=self.name, indexes=request.indexes,
+                              origins=origins)
 
     def _run(self, command: list[str]) -> subprocess.CompletedProcess[str]:
         try:
@@ -83,16 +87,16 @@ class UvResolver(Resolver):
         from uv import find_uv_bin
 
         target = request.target
-        # uv searches the hub first and stops at the first index that has a name
-        # (first-index): a hub name can never come from another index.
+        # uv searches the hub first (Sources.uv_args) and notes where each pin came from
+        # (--emit-index-annotation): a hub name from another index is refused (_locking).
         # opshub reaches the nodes through py_modules, never an index: an override with a
         # marker that never holds drops it from operators that depend on it (uv's way).
         overrides = tmp / "overrides.txt"
         overrides.write_text("".join(f"{n}; python_version < '0'\n" for n in sorted(SELF)))
-        return [find_uv_bin(), "pip", "compile", str(inputs.requirements),
+        return [find_uv_bin(), "pip", "compile", str(inputs.requirements), "--no-config",
                 "-c", str(inputs.constraints), "--override", str(overrides),
-                "--output-file", str(inputs.output),
-                "--quiet", "--no-header", "--no-annotate", "--generate-hashes",
+                "--output-file", str(inputs.output), "--quiet", "--no-header",
+                "--no-annotate", "--emit-index-annotation", "--generate-hashes",
                 "--python-version", target.python_version,
                 "--python-platform", target.uv_platform, *request.sources.uv_args(),
                 *_uv_cooldown(request)]
@@ -120,7 +124,7 @@ class PipToolsResolver(Resolver):
         # --allow-unsafe: pin setuptools & co. as uv does (pip-tools' announced default),
         # so both resolvers give the same pins.
         return [sys.executable, "-m", "piptools", "compile", str(inputs.requirements),
-                "--quiet", "--no-header", "--no-annotate", "--strip-extras",
+                "--no-config", "--quiet", "--no-header", "--no-annotate", "--strip-extras",
                 "--no-emit-index-url", "--no-emit-find-links", "--allow-unsafe",
                 "--generate-hashes", "--output-file", str(inputs.output),
                 *request.sources.pip_args(), *_pip_cooldown(request)]

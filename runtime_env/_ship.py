@@ -14,7 +14,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import importlib_metadata
 
@@ -27,21 +27,10 @@ _EXCLUDES = ["__pycache__", "*.pyc"]
 _LOG = logging.getLogger("opshub.runtime_env")  # quiet unless the app configures logging
 
 
-class PipField(TypedDict):
-    """Ray's ``pip`` field in its dict form."""
-
-    packages: list[str]
-    pip_check: bool
-    pip_install_options: list[str]
-
-
 class RuntimeEnvDict(TypedDict, total=False):
     """The runtime_env fields opshub emits (only shapes Ray documents)."""
 
-    pip: PipField
-    uv: dict[str, Any]
     py_executable: str
-    env_vars: dict[str, str]
     py_modules: list[str]
 
 

@@ -1,8 +1,9 @@
 """The Ray runtime_env of one pipeline stage: the public calls the pipeline uses.
 
-Each call plans with a fresh :class:`Planner` whose caches live on disk (surveys by
-node set, locks by content), so calling it once per stage of a pipeline costs one
-survey for the whole pipeline, and none for a second driver on the same cluster.
+Pass one :class:`Planner` for all the stages of a run (the pipeline does): it reads pip's
+configuration and the hub's project list once. Its caches live on disk (surveys by node
+set, locks by content), so a run costs one survey, and a second driver on the same
+cluster none.
 """
 
 from __future__ import annotations

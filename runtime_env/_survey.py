@@ -7,8 +7,11 @@ they satisfy an operator) are answered from it on the driver, without Ray.
 
 The probe's function is compiled from source in a throwaway namespace so cloudpickle
 ships it by value: a bare node (no opshub installed) runs it. Surveys are cached on
-disk by the set of alive node IDs (a node ID is new at every node start), so each
-driver process and each stage of a pipeline pays for one survey at most.
+disk by the set of alive node IDs (a node ID is new at every node start, so a node
+restarted with other packages is surveyed again), so each driver process and each stage
+of a pipeline pays for one survey at most. A node whose packages change while it runs
+keeps its ID: nothing cheaper than the probe itself can see that, so a survey is trusted
+for ``MAX_AGE_S`` only (`hub cache prune` drops it at once).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +36,7 @@ from ._target import CPU, Target, parse_accelerator
 
 PROBE_VERSION = 2  # part of the cache key: bump when the probe reports more (2: offline)
 PROBE_TIMEOUT_S = 120.0
+MAX_AGE_S = 3600.0  # a node changed in place is seen within the hour (see the module doc)
 _PROBE_SOURCE = '''
 def probe():
     import ctypes, importlib.metadata as metadata, os, platform, re, sys
@@ -181,10 +186,12 @@ def parse_cuda(accelerator: str) -> tuple[int, int]:
 
 
 class SurveyCache:
-    """Surveys on disk under ``<cache_dir>/surveys``, one file per set of alive nodes."""
+    """Surveys on disk under ``<cache_dir>/surveys``, one file per set of alive nodes,
+    each trusted for ``max_age`` seconds."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_age: float = MAX_AGE_S) -> None:
         self.root = Path(root)
+        self.max_age = max_age
 
     @classmethod
     def default(cls) -> SurveyCache:
@@ -195,19 +202,33 @@ class SurveyCache:
         nodes = alive_nodes(ray)
         path = self.root / f"{_key(nodes)}.json"
         try:
-            return Survey(tuple(NodeReport.from_dict(n) for n in
-                                json.loads(path.read_text())["nodes"]))
+            data = json.loads(path.read_text())
+            if time.time() - float(data["created"]) < self.max_age:
+                return Survey(tuple(NodeReport.from_dict(n) for n in data["nodes"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a miss, or a damaged entry: probe again and replace it
         survey = probe(ray, nodes)
         self._write(path, survey)
         return survey
 
+    def prune(self, older_than: float | None = None) -> int:
+        """Delete surveys older than ``older_than`` seconds (all when None); the count."""
+        removed = 0
+        for path in self.root.glob("*.json"):
+            try:
+                age = time.time() - path.stat().st_mtime
+            except OSError:
+                continue
+            if older_than is None or age > older_than:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def _write(self, path: Path, survey: Survey) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
         with os.fdopen(fd, "w") as f:
-            json.dump(survey.to_dict(), f)
+            json.dump({**survey.to_dict(), "created": time.time()}, f)
         os.replace(tmp, path)  # atomic: a concurrent reader sees all or nothing
 
 

@@ -57,10 +57,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the user's config, data or cache, nor their HUB_* variables."""
+    """No test reads the user's config, data or cache, nor their HUB_* variables, nor
+    their pip configuration files (this machine's lists a partial PyPI mirror as an extra
+    index): a test that wants one sets PIP_CONFIG_FILE itself. PIP_* variables stay."""
     for key in list(os.environ):
         if key.startswith("HUB_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     home = tmp_path_factory.mktemp("hub-home")
     monkeypatch.setenv("HUB_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("HUB_DATA_DIR", str(home / "data"))

@@ -50,12 +50,11 @@ def test_from_hub_describes_the_operator_without_installing_it(published, hub_se
     for module in ("opshub_test_dep", "opshub_test_dep.impl", "opshub_test_dep.plugin"):
         monkeypatch.delitem(sys.modules, module, raising=False)  # imported by other tests
     op = hub.ops.from_hub("render-row")()
-    spec, wheel = op.spec, published["versions"][0]["files"][0]
+    spec = op.spec
     assert (spec.name, spec.target, spec.kind) == ("render-row", "opshub_test_dep.impl:render_row",
                                                    "function")
     assert (spec.distribution, spec.version) == ("opshub-test-dep", "1.0.0")
     assert spec.origin == HubOrigin(hub_server.url, "opshub-test-dep", "1.0.0",
-                                    wheel["filename"], wheel["url"], wheel["sha256"],
                                     ("opshub", "tabulate>=0.9"), None)
     assert "opshub_test_dep" not in sys.modules
     notice = capsys.readouterr().err

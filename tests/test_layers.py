@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hub", "runtime_env")
 # hub's top layer: the modules that may build on runtime_env.
 TOP = ("hub.pipeline", "hub.server", "hub.cli", "hub.__main__", "hub._mirror", "hub._bundling",
-       "hub._fetch", "hub._install")
+       "hub._fetch", "hub._install", "hub._pip_install")
 
 
 @dataclass(frozen=True)

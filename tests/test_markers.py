@@ -37,7 +37,8 @@ def test_fixtures_that_hand_over_a_started_thing_call_for_their_marker() -> None
 
 
 def test_without_the_network_marker_nothing_beyond_loopback_answers() -> None:
-    assert os.environ["HTTPS_PROXY"] == markers.DEAD and "PIP_INDEX_URL" not in os.environ
+    assert os.environ["HTTPS_PROXY"] == markers.DEAD
+    assert os.environ["PIP_INDEX_URL"] == markers.EMPTY_INDEX  # local, and empty
     with pytest.raises(requests.exceptions.ProxyError):
         requests.get("https://pypi.org/simple/", timeout=10)
     code = "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/', timeout=10)"

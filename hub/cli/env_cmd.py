@@ -7,7 +7,6 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from .._registry import ops
 from ._output import print_json, print_table
 
 if TYPE_CHECKING:
-    from runtime_env import Planner, Scope
+    from runtime_env import Planner, Scope, Target
 
     from .._operator import OperatorSpec
 
@@ -34,11 +33,12 @@ def _target_options(command: F) -> F:
         click.option("--resources", "resources", default=None, metavar="JSON",
                      help="The stage's Ray resources, e.g. '{\"bare\": 1}': only nodes "
                           "that offer them are targets."),
-        click.option("--python", "python_version", default=None,
+        click.option("--python", "python_version", default=None, metavar="VERSION",
                      help="Target Python version, e.g. 3.11 (overrides the probe)."),
-        click.option("--platform", "platform_", default=None,
-                     help="Target sys.platform, e.g. linux (overrides the probe)."),
-        click.option("--accelerator", default=None,
+        click.option("--platform", "platform_", default=None, metavar="PLATFORM[/MACHINE]",
+                     help="Target sys.platform, with a machine if not the target's, e.g. "
+                          "linux or linux/aarch64 (overrides the probe)."),
+        click.option("--accelerator", default=None, metavar="ACCELERATOR",
                      help="cpu, or the CUDA version the nodes' driver runs, e.g. cu121 or "
                           "12.1 (overrides the probe)."),
         click.option("--resolver", type=click.Choice(["uv", "pip-tools"]), default=None,
@@ -60,9 +60,10 @@ def _scope(planner: Planner, specs: list[OperatorSpec], address: str | None,
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     options = {"resources": _resources(resources)}
     scope = planner.scope(specs, ray_options=options)
-    changed = {k: v for k, v in overrides.items() if v}
+    changed = any(overrides.values())
     if changed:
-        scope = planner.scope(specs, ray_options=options, target=replace(scope.target, **changed))
+        scope = planner.scope(specs, ray_options=options,
+                              target=_overridden(scope.target, **overrides))
     if not scope.assumed:
         how = f"probed on {len(scope.survey.nodes)} node(s)"
     elif changed and planner.connected():
@@ -100,32 +101,54 @@ def _resources(text: str | None) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
+def _overridden(target: Target, python_version: str | None, platform_: str | None,
+                accelerator: str | None) -> Target:
+    """``target`` with the options given, read as `hub mirror` reads them (one value each)."""
+    from runtime_env.mirror import targets
+
+    given = [[v] if v else [] for v in (python_version, platform_, accelerator)]
+    found = targets(given[0], given[1], given[2], base=target)
+    if len(found) != 1:
+        raise ConfigError("--python, --platform and --accelerator take one value each here "
+                          "(one env is for one kind of node); `hub mirror` takes lists")
+    return found[0]
+
+
 def _planner(resolver: str | None, ship: str = "auto") -> Planner:
     from runtime_env import Planner, get_resolver
 
-    return Planner(resolver=get_resolver(resolver), ship=ship)  # type: ignore[arg-type]
+    return Planner(resolver=get_resolver(resolver), ship=ship)
 
 
 def _overrides(python_version: str | None, platform_: str | None, accelerator: str | None
                ) -> dict[str, str | None]:
-    return {"python_version": python_version, "platform": platform_, "accelerator": accelerator}
+    return {"python_version": python_version, "platform_": platform_,
+            "accelerator": accelerator}
 
 
 @click.command("env")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print compact JSON (one line).")
 @click.option("--ship", type=click.Choice(["auto", "index", "py_modules"]), default="auto",
-              help="How an installed operator's own code reaches the nodes: its wheel from "
-                   "the hub (index), its files (py_modules), or auto.")
+              help="How an installed operator's own code reaches nodes that lack it: its "
+                   "wheel from the hub (index: the hub must have that version), its files "
+                   "(py_modules), or auto: the hub's wheel when the hub has that version, "
+                   "else its files. An operator from the hub always comes as its wheel.")
 @_target_options
 def env(names: tuple[str, ...], as_json: bool, ship: str, address: str | None,
         resources: str | None, python_version: str | None, platform_: str | None,
         accelerator: str | None, resolver: str | None) -> None:
     """Print the Ray runtime_env that runs NAMES (one shared env) on the target nodes.
 
-    NAME is an installed operator, or one on the hub (NAME or NAME==VERSION). With a
-    cluster (--address or RAY_ADDRESS) its nodes are probed and py_modules are uploaded
-    to it, so the env works for a task, an actor or `ray job submit --runtime-env-json`.
+    NAME is an installed operator, or one on the hub (NAME or NAME==VERSION; nothing is
+    installed here); NAMES are locked together (pins no version satisfies for two of them
+    are an error naming both and the package). The target (Python, platform,
+    accelerator) is said on stderr. With a cluster (--address or RAY_ADDRESS) its nodes
+    are probed and py_modules are uploaded to it as gcs:// URIs, so the env works for a
+    task, an actor or `ray job submit --working-dir . --runtime-env-json`; Ray deletes
+    such an upload after 10 minutes unless a job uses it, so submit within that time or
+    print the env again. Without a cluster py_modules are local folders (`ray job
+    submit` uploads those itself).
     """
     planner = _planner(resolver, ship)
     specs = [ops.spec(n) for n in names]
@@ -148,7 +171,14 @@ def env(names: tuple[str, ...], as_json: bool, ship: str, address: str | None,
 def lock(names: tuple[str, ...], output: Path | None, hashes: bool, address: str | None,
          resources: str | None, python_version: str | None, platform_: str | None,
          accelerator: str | None, resolver: str | None) -> None:
-    """Lock the third-party requirements of NAMES for the target nodes (requirements format)."""
+    """Lock the third-party requirements of NAMES for the target nodes (requirements format).
+
+    NAME is an installed operator, or one on the hub (NAME or NAME==VERSION; nothing is
+    installed here). NAMES are locked together, as one env: requirements no version
+    satisfies for two of them are an error naming both and the package. The target
+    (Python, platform, accelerator: probed with --address or RAY_ADDRESS, else assumed)
+    is said on stderr, so stdout is the lock alone.
+    """
     planner = _planner(resolver)
     specs = [ops.spec(n) for n in names]
     scope = _scope(planner, specs, address, resources,
@@ -165,7 +195,7 @@ def lock(names: tuple[str, ...], output: Path | None, hashes: bool, address: str
 
 @click.group("cache")
 def cache() -> None:
-    """Inspect or prune the cache of resolved locks."""
+    """Inspect or prune the caches of resolved locks and cluster surveys."""
 
 
 @cache.command("list")
@@ -186,11 +216,16 @@ def cache_list(as_json: bool) -> None:
 
 @cache.command("prune")
 @click.option("--older-than", type=float, default=None,
-              help="Only locks older than this many days (default: all).")
+              help="Only entries older than this many days (default: all).")
 def cache_prune(older_than: float | None) -> None:
-    """Delete cached locks."""
-    from runtime_env import LockCache
+    """Delete cached locks and cluster surveys (a node changed in place is surveyed anew)."""
+    from runtime_env import LockCache, SurveyCache
 
     seconds = older_than * 86400 if older_than is not None else None
-    removed = LockCache.default().prune(older_than=seconds)
-    click.echo(f"removed {removed} cached lock{'s' if removed != 1 else ''}")
+    locks = LockCache.default().prune(older_than=seconds)
+    surveys = SurveyCache.default().prune(older_than=seconds)
+    click.echo(f"removed {_count(locks, 'cached lock')} and {_count(surveys, 'survey')}")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"

@@ -47,6 +47,10 @@ def serve(host: str, port: int, storage: Path | None, max_upload_size: int,
     At start the storage is recovered (a lost or damaged database is rebuilt from
     files/ and the journal; nothing is deleted) and each finding printed on stderr.
     One hub serves a storage at a time: it holds the storage's lock while it runs.
+
+    It runs in the foreground: stop it with Ctrl-C, or, started in the background
+    (`hub serve &`), with `kill <pid>` (SIGTERM); it finishes the requests in flight
+    and exits. Uploads are safe against a stop at any moment.
     """
     from ..server import storage_lock
 

@@ -59,14 +59,14 @@ def prepare(steps: Sequence[Stage | Regroup]) -> Prepared:
     on_ray = [s for s in steps if isinstance(s, Stage) and s.options.backend == "ray"]
     if not on_ray:
         return Prepared(make_plan(steps), {})
-    from .executors.ray_common import connect, ship, stage_env
+    from .executors.ray_common import connect, ship, stage_envs
     from .executors.warm import WARM_POOLS
 
     ray = connect()
     shipped = {id(s): ship(s) for s in on_ray}  # an unpicklable stage fails here, first
     owners = {shipped[id(s)].key for s in on_ray if s.is_class}
     held = WARM_POOLS.held(ray, owners)
-    return Prepared(make_plan(steps, ClusterView.from_ray(ray), stage_env, held), shipped)
+    return Prepared(make_plan(steps, ClusterView.from_ray(ray), stage_envs(), held), shipped)
 
 
 def stream(steps: Sequence[Stage | Regroup], source: Source,

@@ -110,10 +110,18 @@ def test_publish_validates_every_wheel_before_connecting(tmp_path: Path,
         publish([wheels["basic"], bad], HubClient(dead_url()))
 
 
-def test_uv_install_takes_hub_names_from_the_hub_only() -> None:
-    command = install_command(["opshub-test-basic"], "http://h/simple/", "/py", "uv")
-    assert command[1:] == ["pip", "install", "--python", "/py", "--index", "http://h/simple/",
-                           "--index-strategy", "first-index", "opshub-test-basic"]
+def test_uv_install_searches_the_hub_first_with_its_config_off() -> None:
+    from runtime_env import Sources
+
+    sources = Sources("http://pypi/simple/", ("http://extra/",), ("/wheels",),
+                      hub_index="http://h/simple/")
+    command = install_command(["opshub-test-basic"], sources, "/py", "uv")
+    assert command[1:] == ["pip", "install", "--no-config", "--python", "/py", "--index",
+                           "http://h/simple/", "--index", "http://extra/", "--default-index",
+                           "http://pypi/simple/", "--index-strategy", "unsafe-first-match",
+                           "--find-links", "/wheels", "opshub-test-basic"]
+    with pytest.raises(ValueError, match="no single pip command"):  # pip#8606: see _pip_install
+        install_command(["x"], sources, "/py", "pip")
 
 
 def test_errors_are_hub_errors() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from support.app import AppServer, upload
 from support.crafted import wheel_files, write_wheel
+from support.index import serve_index
 from uv import find_uv_bin
 
 from hub.cli import main
@@ -84,3 +86,60 @@ def test_contradicting_pins_are_one_line_naming_both(tmp_path: Path,
     assert ("operator 'aop' pins libop==1.0 but operator 'bop' pins libop>=2; they cannot "
             "share one env") in result.stderr
     assert "separate pipeline stages" in result.stderr
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_install_takes_third_party_packages_from_the_configured_sources_only(
+        tmp_path: Path, throwaway_python: Path, monkeypatch: pytest.MonkeyPatch,
+        installer: str) -> None:
+    """The sources every lock uses (here pip's PIP_INDEX_URL), given to an installer whose
+    own configuration is off: uv's variables and uv.toml naming an index with a newer
+    `plain` change nothing."""
+    with AppServer(tmp_path / "hub") as hub, serve_index(tmp_path / "main") as pypi, \
+            serve_index(tmp_path / "other") as other:
+        assert upload(hub.url, hub.token, write_wheel(tmp_path, wheel_files(
+            "appop", "1.0", **{"Requires-Dist": "plain"}))).ok
+        pypi.wheel("plain", "1.0")
+        other.wheel("plain", "2.0")
+        for name in ("UV_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+            monkeypatch.setenv(name, other.simple)
+        (tmp_path / "uv.toml").write_text(f'extra-index-url = ["{other.simple}"]\n')
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+        monkeypatch.setenv("PIP_INDEX_URL", pypi.simple)
+        monkeypatch.setenv("HUB_URL", hub.url)
+        result = CliRunner().invoke(main, ["install", "appop", "--installer", installer,
+                                           "--python", str(throwaway_python)])
+    assert result.exit_code == 0, result.stderr
+    assert _installed(throwaway_python)["plain"] == "1.0"
+
+
+@pytest.mark.parametrize("target", ["confop", "appop"])
+def test_uv_takes_the_hubs_version_of_a_hub_name(tmp_path: Path, throwaway_python: Path,
+                                                 target: str) -> None:
+    with two_indexes(tmp_path, other_version="9.0"):
+        result = CliRunner().invoke(main, ["install", target, "--installer", "uv",
+                                           "--python", str(throwaway_python)])
+    assert result.exit_code == 0, result.stderr
+    assert _installed(throwaway_python)["confop"] == "1.0"
+
+
+def test_uv_refuses_a_hub_name_the_hub_has_no_fitting_version_of(
+        tmp_path: Path, throwaway_python: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uv falls through to the next index only when the hub has no version that fits:
+    the plan is refused before anything is installed."""
+    with AppServer(tmp_path / "hub") as hub, AppServer(tmp_path / "other") as other:
+        for server, files in ((hub, wheel_files("confop", "1.0")),
+                              (hub, wheel_files("needy", "1.0", **{"Requires-Dist": "confop>=2"})),
+                              (other, wheel_files("confop", "9.0", Summary="Evil."))):
+            folder = tmp_path / server.storage.name
+            folder.mkdir(exist_ok=True)
+            assert upload(server.url, server.token, write_wheel(folder, files)).ok
+        monkeypatch.setenv("HUB_URL", hub.url)
+        monkeypatch.setenv("PIP_INDEX_URL", other.url + "/simple/")
+        result = CliRunner().invoke(main, ["install", "needy", "--installer", "uv",
+                                           "--python", str(throwaway_python)])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert (f"uv would install confop 9.0 from another index, but confop is a project on the "
+            f"hub at {hub.url}, which has no version that fits: refusing") in result.stderr
+    assert "confop" not in _installed(throwaway_python)

@@ -154,25 +154,49 @@ env = json.loads(open(sys.argv[2]).read())
 
 @ray.remote(num_cpus=0.5, resources={"bare": 1})
 def run(row):
+    import sys
+    import hub, opshub_test_dep   # the bare node has neither: both come from the env
     from opshub_test_dep.impl import render_row
-    return render_row(row)
+    return {**render_row(row), "hub": hub.__file__, "operator": opshub_test_dep.__file__,
+            "prefix": sys.prefix, "registered": hub.ops.spec("render-row").distribution}
 
 print(json.dumps(ray.get(run.options(runtime_env=env).remote([1, 2]))))
 '''
 
 
-def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
-        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+def hub_env(cluster: Cluster, work: dict[str, Any], folder: Path, *args: str
+            ) -> subprocess.CompletedProcess[str]:
+    """`hub env ARGS --address CLUSTER --resources '{"bare": 1}'` from the driver venv."""
     env = {**os.environ, **work["env"], "RAY_AUTH_MODE": "disabled"}
     env.pop("PYTHONPATH", None)
-    printed = subprocess.run(
-        [str(work["python"]), "-m", "hub", "env", "render-row", "--address",
-         cluster.address, "--resources", '{"bare": 1}', "--json"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    return subprocess.run([str(work["python"]), "-m", "hub", "env", *args, "--address",
+                           cluster.address, "--resources", '{"bare": 1}'],
+                          capture_output=True, text=True, env=env, cwd=folder, check=False)
+
+
+def test_hub_env_address_prints_an_env_a_plain_task_on_the_bare_node_runs_with(
+        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+    printed = hub_env(cluster, work, tmp_path, "render-row", "--json")
+    assert printed.returncode == 0, printed.stderr
     assert "target: Python 3." in printed.stderr and "probed on 1 node(s)" in printed.stderr
     (tmp_path / "env.json").write_text(printed.stdout)
     [pinned] = [line.split()[0] for line in node_spec(json.loads(printed.stdout))["requirements"]
                 if line.startswith("tabulate==")]  # PyPI's newest today: not asserted
     out = drive(cluster, work, HUB_ENV_TASK, tmp_path / "task", None,
                 str(tmp_path / "env.json"))
-    assert out == {"table": "-  -\n1  2\n-  -", "tabulate": pinned.split("==")[1]}
+    assert (out["table"], out["tabulate"]) == ("-  -\n1  2\n-  -", pinned.split("==")[1])
+    # opshub from the env's py_modules (uploaded by `hub env`), the operator's wheel from
+    # the hub into the node env the task runs in, not the bare node's own venv
+    assert "/runtime_resources/py_modules_files/" in out["hub"]
+    assert out["operator"].startswith(out["prefix"]) and \
+        not out["prefix"].startswith(str(BARE_VENV))
+    assert out["registered"] == "opshub-test-dep"  # found by the env's opshub, installed
+
+
+def test_hub_env_address_with_conflicting_operators_is_the_conflict(
+        cluster: Cluster, work: dict[str, Any], tmp_path: Path) -> None:
+    printed = hub_env(cluster, work, tmp_path, "toolz-version-a", "toolz-version-b")
+    assert printed.returncode == 1 and "probed on 1 node(s)" in printed.stderr
+    assert printed.stderr.splitlines()[-1].startswith(
+        "error: operator 'toolz-version-a' pins toolz==0.12.1 but operator 'toolz-version-b' "
+        "pins toolz==1.0.0; they cannot share one env")

@@ -35,9 +35,7 @@ def test_a_hub_project_published_just_now_is_locked_despite_the_cooldown(
         assert upload(hub.url, hub.token, library).ok  # a hub project, seconds old
         pypi.wheel("coolpkg", "1.0", uploaded=now - timedelta(days=40))
         pypi.wheel("coolpkg", "2.0", uploaded=now - timedelta(hours=1))  # third-party, fresh
-        origin = HubOrigin(hub.url, "appop", "1.0", "appop-1.0-py3-none-any.whl",
-                           f"{hub.url}/files/appop/appop-1.0-py3-none-any.whl", "ab" * 32,
-                           ("libop", "coolpkg"))
+        origin = HubOrigin(hub.url, "appop", "1.0", ("libop", "coolpkg"))
         spec = OperatorSpec("appop", "appop:run", distribution="appop", version="1.0",
                             origin=origin)
         planner = Planner(settings=Settings(cache_dir=tmp_path / "cache", url=hub.url,

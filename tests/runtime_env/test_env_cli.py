@@ -8,6 +8,7 @@ needs, from PyPI (``network``)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from ray.runtime_env import RuntimeEnv
 from support.envs import node_spec
-from support.index import Index
+from support.index import Index, serve_index
 
 from hub.cli import main
 
@@ -56,14 +57,45 @@ def test_conflicting_pins_are_one_clean_error_line_in_every_mode(test_ops, local
         "pins toolz==1.0.0")
 
 
+@pytest.mark.server
+@pytest.mark.parametrize("command", ["env", "lock"])
+def test_conflicting_operators_fetched_from_the_hub_are_one_pin_conflict(
+        hub_server, wheelhouse, tmp_path, monkeypatch, command) -> None:
+    """Neither operator is installed: both come from the hub; their pins are locked
+    together, against an index that has both toolz releases."""
+    subprocess.run([sys.executable, "-m", "hub", "publish", str(wheelhouse["conflict-a"]),
+                    str(wheelhouse["conflict-b"])], check=True, capture_output=True)
+    with serve_index(tmp_path / "index") as index:
+        index.wheel("toolz", "0.12.1")
+        index.wheel("toolz", "1.0.0")
+        monkeypatch.setenv("HUB_INDEX_URL", index.simple)
+        monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+        result = CliRunner().invoke(main, [command, "toolz-version-a", "toolz-version-b"])
+        alone = CliRunner().invoke(main, ["lock", "toolz-version-a"])
+    assert "is opshub-test-conflict-a 1.0.0 from the hub" in result.stderr
+    assert result.exit_code == 1 and result.stderr.splitlines()[-1].startswith(
+        "error: operator 'toolz-version-a' pins toolz==0.12.1 but operator 'toolz-version-b' "
+        "pins toolz==1.0.0; they cannot share one env")
+    assert alone.exit_code == 0 and alone.stdout == "toolz==0.12.1\n"
+
+
 def test_the_probe_can_be_overridden(test_ops, local_index, monkeypatch) -> None:
     # uv would try to download a CPython 3.9 to lock for 3.9 (6-10 s here): the resolver
     # needs no such interpreter (runtime_env/_resolvers.py could pass --python)
     monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
     result = invoke("lock", "render-row", "--python", "3.9", "--platform", "darwin",
                     "--accelerator", "12.1")
+    print("STDERR", result.stderr)
     assert result.exit_code == 0 and result.stdout == "tabulate==0.10.0\n"
     assert result.stderr.startswith("target: Python 3.9 darwin/x86_64, cu121 (assumed: ")
+    arm = invoke("lock", "render-row", "--platform", "linux/aarch64")  # as `hub mirror` reads it
+    assert arm.exit_code == 0 and arm.stdout.startswith("tabulate==")
+    assert arm.stderr.startswith("target: Python 3.11")
+    assert " linux/aarch64, cpu (assumed: " in arm.stderr.splitlines()[0]
+    two = CliRunner().invoke(main, ["env", "render-row", "--python", "3.11,3.12"])
+    assert two.exit_code == 1 and two.stderr == (
+        "error: --python, --platform and --accelerator take one value each here (one env is "
+        "for one kind of node); `hub mirror` takes lists\n")
     bad = CliRunner().invoke(main, ["lock", "render-row", "--accelerator", "tpu"])
     assert bad.exit_code == 1 and "accelerator 'tpu' must be 'cpu' or a CUDA version" in \
         bad.stderr
@@ -75,8 +107,9 @@ def test_cache_list_and_prune(test_ops, local_index) -> None:
     rows = json.loads(invoke("cache", "list", "--json").output)
     assert [(r["resolver"], r["pins"], r["requirements"]) for r in rows] == \
         [("uv", 1, "tabulate>=0.9")]
-    assert invoke("cache", "prune", "--older-than", "1").output == "removed 0 cached locks\n"
-    assert invoke("cache", "prune").output == "removed 1 cached lock\n"
+    assert invoke("cache", "prune", "--older-than", "1").output == \
+        "removed 0 cached locks and 0 surveys\n"
+    assert invoke("cache", "prune").output == "removed 1 cached lock and 0 surveys\n"
 
 
 def test_cache_list_survives_a_wrong_shape_entry(test_ops, local_index) -> None:

@@ -1,5 +1,6 @@
 """Locks against real resolvers and local indexes: accelerator builds, kept packages,
-sources, the cooldown, and hub names that never come from another index (offline)."""
+sources (pip's configuration in, every tool's own configuration out), operators locked
+together, the cooldown, and hub names that never come from another index (offline)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,15 +16,21 @@ import pytest
 import tomllib
 from support.index import Index, build_wheel, serve_index
 
-from hub import ConfigError, ResolutionError
+import hub
+from hub import ConfigError, OperatorSpec, PinConflict, ResolutionError
+from hub._operator import HubOrigin
 from hub.client import HubClient
-from hub.config import load_settings
+from hub.config import Settings, load_settings
 from runtime_env import (
     Cooldown,
     LockCache,
     LockRequest,
+    PipSources,
     PipToolsResolver,
+    Planner,
+    Scope,
     Sources,
+    Survey,
     Target,
     UvResolver,
 )
@@ -94,7 +102,7 @@ def test_a_cpu_lock_of_image_embed_here_takes_torch_from_pip_find_links(tmp_path
     if wheel is None:
         pytest.skip("this machine keeps no CPU torch wheel in PIP_FIND_LINKS")
     project = tomllib.loads((ROOT / "operators/image-embed/pyproject.toml").read_text())
-    sources = Sources.from_settings(load_settings(), os.environ)
+    sources = Sources.from_settings(load_settings(), PipSources.read(os.environ))
     request = LockRequest.create(project["project"]["dependencies"], {}, HERE, sources)
     found = lock_request(request, UvResolver(), LockCache(tmp_path))
     assert found.as_dict["torch"] == "2.13.0+cpu"
@@ -111,13 +119,106 @@ def test_pip_variables_and_hub_settings_reach_the_resolver(resolver, tmp_path) -
         extra.wheel("only-on-extra", "2.0")
         env = {"PIP_INDEX_URL": main.simple, "PIP_FIND_LINKS": str(folder),
                "HUB_EXTRA_INDEX_URLS": extra.simple, "HUB_CONFIG": str(tmp_path / "none")}
-        sources = Sources.from_settings(load_settings(env), env)
+        sources = Sources.from_settings(load_settings(env), PipSources.from_variables(env))
         request = LockRequest.create(["plain", "only-on-extra", "only-in-find-links"], {},
                                      HERE, sources)
         found = lock_request(request, resolver, LockCache(tmp_path / "cache"))
     assert found.as_dict == {"plain": "1.0", "only-on-extra": "2.0", "only-in-find-links": "1.0"}
     assert found.hash_dict["only-in-find-links"] == (
         hashlib.sha256(only_here.read_bytes()).hexdigest(),)
+
+
+def test_a_pip_conf_find_links_folder_reaches_both_resolvers_and_the_node_env(
+        test_ops, tmp_path, monkeypatch) -> None:
+    """pip.conf (not PIP_FIND_LINKS) names the only folder with tabulate; the index is
+    empty. uv and pip-tools lock from it and the node's installer is told of it."""
+    folder = tmp_path / "conf-links"
+    wheel = build_wheel(folder, "tabulate", "0.9.0")
+    (tmp_path / "pip.conf").write_text(f"[global]\nfind-links = {folder}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "pip.conf"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-user-config"))
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    spec = hub.ops.spec("render-row")  # opshub-test-dep: tabulate>=0.9
+    base = Survey.assumed(HERE).nodes[0]  # a node with opshub but not the operator
+    node = replace(base, packages={**base.packages, "opshub": (hub.__version__, ())})
+    scope = Scope(Survey((node,), connected=False), HERE)
+    with serve_index(tmp_path / "empty") as empty:
+        monkeypatch.setenv("HUB_INDEX_URL", empty.simple)
+        plans = [Planner(resolver=resolver, ship="py_modules").plan([spec], scope)
+                 for resolver in RESOLVERS]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    for plan in plans:
+        assert plan is not None
+        assert plan.requirements == (f"tabulate==0.9.0 --hash=sha256:{digest}",)
+        assert plan.install_options == ("--index-url", empty.simple, "--find-links",
+                                        str(folder))
+
+
+@pytest.mark.parametrize("resolver", RESOLVERS, ids=["uv", "pip-tools"])
+def test_the_tools_own_configuration_never_changes_a_lock(resolver, tmp_path,
+                                                          monkeypatch) -> None:
+    """Sources come only from the request (its cache key): uv's index variables and
+    uv.toml, pip's variables and pip.conf, all naming an index with a newer release,
+    are ignored."""
+    with serve_index(tmp_path / "main") as main, serve_index(tmp_path / "other") as other:
+        main.wheel("plain", "1.0")
+        other.wheel("plain", "2.0")
+        for name in ("UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL",
+                     "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL"):
+            monkeypatch.setenv(name, other.simple)
+        (tmp_path / "uv.toml").write_text(f'extra-index-url = ["{other.simple}"]\n')
+        (tmp_path / "pip.conf").write_text(f"[global]\nextra-index-url = {other.simple}\n")
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "pip.conf"))
+        monkeypatch.chdir(tmp_path)  # where uv looks for uv.toml
+        found = lock(main, tmp_path / "cache", HERE, resolver, requirements=["plain"])
+    assert found.as_dict == {"plain": "1.0"}
+    if resolver.name == "uv":
+        assert found.origin_dict == {"plain": main.simple}
+
+
+# --- operators that share an env: one resolution (issue #10 item 1) --------------------
+
+
+def hub_operator(name: str, *requires: str, hub_url: str) -> OperatorSpec:
+    """An operator described by a hub (never installed), requiring ``requires``."""
+    origin = HubOrigin(hub_url, name, "1.0", requires)
+    return OperatorSpec(name, f"{name.replace('-', '_')}:run", distribution=name,
+                        version="1.0", origin=origin)
+
+
+@pytest.fixture
+def numpy_planner(hub_server, tmp_path):  # type: ignore[no-untyped-def]
+    """A planner whose only index serves numpy 1.26.4 and 2.1.0, and a bare node."""
+    with serve_index(tmp_path / "numpy") as index:
+        index.wheel("numpy", "1.26.4")
+        index.wheel("numpy", "2.1.0")
+        settings = Settings(url=hub_server.url, cache_dir=tmp_path / "cache",
+                            hub_configured=True, package_index_url=index.simple)
+        planner = Planner(settings=settings, env={"PIP_CONFIG_FILE": os.devnull})
+        yield planner, Scope(Survey.assumed(HERE), HERE), hub_server.url
+
+
+@pytest.mark.server
+def test_operators_whose_ranges_meet_get_one_lock(numpy_planner) -> None:
+    planner, scope, url = numpy_planner
+    any_numpy, old_numpy = (hub_operator("op-a", "numpy", hub_url=url),
+                            hub_operator("op-b", "numpy<2", hub_url=url))
+    assert planner.lock([any_numpy], scope).as_dict == {"numpy": "2.1.0"}  # alone: newest
+    assert planner.lock([any_numpy, old_numpy], scope).as_dict == {"numpy": "1.26.4"}
+
+
+@pytest.mark.server
+def test_operators_whose_ranges_exclude_each_other_are_one_pin_conflict(numpy_planner
+                                                                       ) -> None:
+    planner, scope, url = numpy_planner
+    new, old, other = (hub_operator("op-new", "numpy>=2", hub_url=url),
+                       hub_operator("op-old", "numpy<2", hub_url=url),
+                       hub_operator("op-any", "numpy", hub_url=url))
+    with pytest.raises(PinConflict) as info:
+        planner.lock([other, new, old], scope)
+    assert info.value.package == "numpy"
+    assert str(info.value).startswith("operator 'op-new' pins numpy>=2 but operator 'op-old' "
+                                      "pins numpy<2; they cannot share one env — run them")
 
 
 # --- the lock cooldown (issue #11 item 7) --------------------------------------------

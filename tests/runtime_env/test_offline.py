@@ -3,6 +3,7 @@ one line for a missing wheel, targets and wheel tags. No Ray; one in-process hub
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -15,16 +16,22 @@ from hub._operator import HubOrigin
 from hub.client import HubClient
 from hub.config import Settings
 from hub.offline import missing_package
-from runtime_env import NodeReport, Planner, Scope, Sources, Survey, Target, UvResolver
+from runtime_env import (
+    NodeReport,
+    Planner,
+    Scope,
+    Sources,
+    Survey,
+    Target,
+    UvResolver,
+    installer_env,
+)
 from runtime_env._builds import tag_rank
-from runtime_env._node_builder import _installer_env
 from runtime_env.mirror import targets
 
 TARGET = Target("3.11.7")
 HUB = "http://hub.internal:8470"
-ORIGIN = HubOrigin(HUB, "hub-op", "0.2", "hub_op-0.2-py3-none-any.whl",
-                   f"{HUB}/files/hub-op/hub_op-0.2-py3-none-any.whl", "ab" * 32,
-                   ("pillow>=10",))
+ORIGIN = HubOrigin(HUB, "hub-op", "0.2", ("pillow>=10",))
 SPEC = OperatorSpec("hub-op", "hub_op:run", distribution="hub-op", version="0.2",
                     origin=ORIGIN)
 
@@ -123,6 +130,9 @@ def test_the_node_builder_gives_its_installers_none_of_the_nodes_index_variables
     for name in ("PIP_INDEX_URL", "PIP_FIND_LINKS", "UV_DEFAULT_INDEX", "UV_INDEX_URL"):
         monkeypatch.setenv(name, "http://127.0.0.1:9/simple/")
     monkeypatch.setenv("UV_CACHE_DIR", "/tmp/kept")
-    env = _installer_env()
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/etc/some/pip.conf")
+    env = installer_env()
     assert not {"PIP_INDEX_URL", "PIP_FIND_LINKS", "UV_DEFAULT_INDEX", "UV_INDEX_URL"} & set(env)
     assert env["UV_CACHE_DIR"] == "/tmp/kept"
+    # no config file either: stripping PIP_FIND_LINKS alone brings back pip.conf's
+    assert env["PIP_CONFIG_FILE"] == os.devnull and env["UV_NO_CONFIG"] == "1"

@@ -7,7 +7,7 @@ from packaging.version import Version
 
 from hub import ConfigError, OperatorSpec, ResolutionError
 from hub._operator import HubOrigin
-from runtime_env import Lock, NodeReport, Survey, Target, Wheel, needs_env, plan_env
+from runtime_env import Lock, NodeReport, PipSources, Survey, Target, Wheel, needs_env, plan_env
 from runtime_env._accelerator import Misfit, build_of, candidates, misfits
 from runtime_env._builds import fits, list_builds
 from runtime_env._planner import demands
@@ -30,9 +30,8 @@ BARE = node("bare", {}, {"CPU": 1.0, "bare": 1.0})
 SURVEY = Survey((HEAD, BARE))
 TARGET = Target("3.11.7")
 SPEC = OperatorSpec("op", "op_mod:run", distribution="op-dist", version="1.0")
-ORIGIN = HubOrigin("http://hub:8470", "hub-op", "0.2", "hub_op-0.2-py3-none-any.whl",
-                   "http://hub:8470/files/hub-op/hub_op-0.2-py3-none-any.whl", H,
-                   ("torch>=2.1",))
+ORIGIN = HubOrigin("http://hub:8470", "hub-op", "0.2", ("torch>=2.1",))
+WHEEL_URL = "http://hub:8470/files/hub-op/hub_op-0.2-py3-none-any.whl"
 HUB_SPEC = OperatorSpec("hub-op", "hub_op:run", distribution="hub-op", version="0.2",
                         origin=ORIGIN)
 LOCK = Lock.from_pins({"torch": "2.13.0+cpu", "click": "8.1.8"},
@@ -86,10 +85,10 @@ def test_the_env_adds_only_what_some_node_lacks() -> None:
 
 
 def test_a_hub_operator_is_installed_by_url_and_sha256_only() -> None:
-    wheel = Wheel("hub-op", "0.2", ORIGIN.url, H)
+    wheel = Wheel("hub-op", "0.2", WHEEL_URL, H)
     env = plan([HUB_SPEC], wheels={"hub-op": wheel})
     assert env is not None
-    assert f"hub-op @ {ORIGIN.url} --hash=sha256:{H}" in env.requirements
+    assert f"hub-op @ {WHEEL_URL} --hash=sha256:{H}" in env.requirements
     assert env.local_distributions == ()
 
 
@@ -167,14 +166,31 @@ def test_pip_variables_and_hub_settings_make_one_set_of_sources() -> None:
 
     env = {"PIP_INDEX_URL": "http://mirror/simple/", "PIP_EXTRA_INDEX_URL": "http://a/ http://b/",
            "PIP_FIND_LINKS": "/opt/wheels", "HUB_FIND_LINKS": "/more", "HUB_CONFIG": "/no/such"}
-    sources = Sources.from_settings(load_settings(env), env, hub_index="http://hub/simple/")
-    assert sources.uv_args() == [
+    sources = Sources.from_settings(load_settings(env), PipSources.from_variables(env),
+                                    hub_index="http://hub/simple/")
+    assert sources.uv_args() == [  # a name from the first index with a version that fits
         "--index", "http://hub/simple/", "--index", "http://a/", "--index", "http://b/",
-        "--default-index", "http://mirror/simple/", "--index-strategy", "first-index",
+        "--default-index", "http://mirror/simple/", "--index-strategy", "unsafe-first-match",
         "--find-links", "/opt/wheels", "--find-links", "/more"]
     assert sources.pip_args() == [  # pip never gets the hub as an index (pip#8606)
         "--index-url", "http://mirror/simple/", "--extra-index-url", "http://a/",
         "--extra-index-url", "http://b/", "--find-links", "/opt/wheels", "--find-links", "/more"]
+
+
+def test_pip_no_index_leaves_the_find_links_and_the_hub() -> None:
+    from hub.config import Settings
+
+    pip = PipSources.from_variables({"PIP_NO_INDEX": "yes", "PIP_FIND_LINKS": "/f",
+                                     "PIP_EXTRA_INDEX_URL": "http://a/"})
+    sources = Sources.from_settings(Settings(), pip)
+    assert pip.no_index and sources.indexes == ()
+    assert sources.uv_args() == sources.pip_args() == ["--no-index", "--find-links", "/f"]
+    hub = Sources.from_settings(Settings(), pip, hub_index="http://hub/simple/")
+    assert hub.uv_args() == ["--default-index", "http://hub/simple/", "--index-strategy",
+                             "unsafe-first-match", "--find-links", "/f"]
+    own = Sources.from_settings(Settings(package_index_url="http://own/"), pip)
+    assert own.pip_args() == ["--index-url", "http://own/", "--find-links", "/f"]  # [hub] wins
+    assert not PipSources.from_variables({"PIP_NO_INDEX": "0"}).no_index
 
 
 @pytest.mark.parametrize("setting", ["7 days", "1 week", "P7D", "168 hours"])

@@ -7,10 +7,10 @@ def test_public_names() -> None:
     assert runtime_env.__all__ == sorted(runtime_env.__all__, key=lambda n: (n.upper() != n, n))
     assert set(runtime_env.__all__) == {
         "PYPI", "CacheEntry", "Cooldown", "EnvPlan", "Lock", "LockCache", "LockRequest",
-        "MirrorError", "NodeReport", "NotMirrored", "PinConflict", "PipToolsResolver",
-        "Planner", "ResolutionError", "Resolver", "Scope", "Sources", "Survey",
-        "SurveyCache", "Target", "UvResolver", "Wheel", "base_constraints",
-        "fused_runtime_env", "get_resolver", "lock_operator", "merge", "needs_env",
+        "MirrorError", "NodeReport", "NotMirrored", "PinConflict", "PipSources",
+        "PipToolsResolver", "Planner", "ResolutionError", "Resolver", "Scope", "Sources",
+        "Survey", "SurveyCache", "Target", "UvResolver", "Wheel", "base_constraints",
+        "fused_runtime_env", "get_resolver", "installer_env", "lock_operator", "needs_env",
         "node_env", "plan_env", "requirements_for", "spec_requirements", "stage_runtime_env",
     }
     assert all(hasattr(runtime_env, name) for name in runtime_env.__all__)

@@ -107,18 +107,20 @@ def test_unknown_resolver_name() -> None:
 
 def test_parse_output_skips_options_keeps_hashes_and_rejects_loose_lines() -> None:
     digest = "ab" * 32
-    text = (f"--index-url x\n# c\nToolz==1.0.0 \\\n    --hash=sha256:{digest}\n"
-            "six==1.16.0 ; python_version > '3'\n")
-    pins, hashes = parse_requirements_output(text, [])
+    text = (f"--index-url x\n# c\nToolz==1.0.0 \\\n    --hash=sha256:{digest} \\\n"
+            "    # from http://i/simple\nsix==1.16.0 ; python_version > '3'\n"
+            "    # from file:///opt/wheels\n")  # uv's index annotations, with or without hashes
+    pins, hashes, origins = parse_requirements_output(text, [])
     assert pins == {"toolz": "1.0.0", "six": "1.16.0"}
     assert hashes == {"toolz": [digest], "six": []}
+    assert origins == {"toolz": "http://i/simple", "six": "file:///opt/wheels"}
     with pytest.raises(ResolutionError, match="not an exact pin"):
         parse_requirements_output("toolz>=1\n", ["uv"])
 
 
 def test_lock_formats_round_trip() -> None:
     lock = Lock.from_pins({"Toolz": "1.0.0", "six": "1.16.0"}, resolver="uv", indexes=(PYPI,),
-                          hashes={"toolz": ["ab" * 32]})
+                          hashes={"toolz": ["ab" * 32]}, origins={"Toolz": PYPI})
     assert lock.requirements_txt() == "six==1.16.0\ntoolz==1.0.0\n"
     assert lock.hashed_lines() == ["six==1.16.0", f"toolz==1.0.0 --hash=sha256:{'ab' * 32}"]
     assert lock.unhashed() == ["six"]

@@ -10,7 +10,7 @@ import pytest
 from ray.runtime_env import RuntimeEnv
 from support.envs import node_spec
 
-from hub import ConfigError
+from hub import ConfigError, ops
 from hub._registry import Registry
 from runtime_env import (
     PinConflict,
@@ -67,6 +67,48 @@ def test_one_survey_per_node_set(registry, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(_survey, "probe", no_probe)
     scope = Planner(surveys=surveys).scope([registry.get("render-row")])  # another driver
     assert scope.target == Target.current() and not scope.assumed
+
+
+def test_a_survey_is_trusted_for_its_max_age_and_hub_cache_prune_drops_it(
+        registry, tmp_path, monkeypatch) -> None:
+    """A node changed in place keeps its ID: an old survey is probed again, and `hub
+    cache prune` drops surveys at once."""
+    import json
+
+    import ray
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    surveys = SurveyCache(tmp_path)
+    surveys.get_or_probe(ray)
+    (path,) = tmp_path.glob("*.json")
+    entry = json.loads(path.read_text())
+    path.write_text(json.dumps({**entry, "created": entry["created"] - 7200,
+                                "nodes": []}))  # two hours old, and no longer true
+    assert surveys.get_or_probe(ray).nodes  # probed again: a node, not the stale nothing
+    assert surveys.prune(older_than=3600) == 0 and surveys.prune() == 1
+    monkeypatch.setenv("HUB_CACHE_DIR", str(tmp_path / "hub-cache"))
+    SurveyCache.default().get_or_probe(ray)
+    assert CliRunner().invoke(main, ["cache", "prune"]).output == \
+        "removed 0 cached locks and 1 survey\n"
+
+
+def test_the_stages_of_one_run_share_one_planner(registry, monkeypatch) -> None:
+    """pip's configuration and the hub's project list are read once per pipeline run."""
+    from hub.pipeline import DataCollection
+
+    made: list[Planner] = []
+    init = Planner.__init__
+
+    def counted(self: Planner, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Planner, "__init__", counted)
+    plan = (DataCollection(range(2)).map(ops.add_one(), backend="ray")
+            .map(ops.render_row(), backend="ray", num_cpus=0.5).plan())
+    assert len(plan.steps) == 2 and len(made) == 1
 
 
 def test_a_missing_third_party_package_gets_a_hash_pinned_node_env(registry) -> None:

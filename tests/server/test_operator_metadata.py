@@ -123,7 +123,7 @@ def test_every_field_reaches_the_hub_s_json_its_search_and_hub_info(
     [op] = json.loads(project.stdout)["versions"][0]["operators"]
     assert op == {"name": "find-cats", "target": "opshub_demo.impl:run",
                   **to_json(registered.metadata), "entry_point": "opshub-demo"}
-    origin = HubOrigin(app_server.url, "opshub-demo", "1.0", "f.whl", "http://f", "0" * 64)
+    origin = HubOrigin(app_server.url, "opshub-demo", "1.0")
     assert spec_from_entry(op, origin).metadata == registered.metadata  # what ops.from_hub uses
     for word in ("felines", "pets"):
         search = CliRunner().invoke(main, ["search", word], env={"HUB_URL": app_server.url})

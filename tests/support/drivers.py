@@ -13,16 +13,15 @@ import json, pathlib, sys
 import ray
 from hub import ops
 from hub.pipeline import DataCollection
-from runtime_env import stage_runtime_env
 
 ray.init(address=sys.argv[1], log_to_driver=False)
 files = sorted(pathlib.Path(sys.argv[2]).glob("*.png"))
 decode, embed = ops.image_decode(), ops.image_embed()   # not installed: from the hub
 on_bare = dict(backend="ray", num_cpus=0.5, resources={"bare": 1}, progress=False)
-vectors = (DataCollection([f.read_bytes() for f in files])
-           .map(decode, **on_bare)
-           .map(embed, num_worker=1, **on_bare)
-           .to_list())
+pipeline = (DataCollection([f.read_bytes() for f in files])
+            .map(decode, **on_bare)
+            .map(embed, num_worker=1, **on_bare))
+vectors = pipeline.to_list()
 
 @ray.remote(num_cpus=0.5, resources={"bare": 1})
 def inspect():
@@ -31,7 +30,8 @@ def inspect():
     return {"torch": str(torch.__version__), "prefix": sys.prefix, "names": names,
             "created": os.stat(os.path.join(sys.prefix, "pyvenv.cfg")).st_mtime_ns}
 
-env = stage_runtime_env(embed.spec)  # what the embed stage asked for: Ray reuses that env
+# the env the embed stage ran with (the plan's, for its resources): Ray reuses that env
+env, = [s.runtime_env for s in pipeline.plan().steps if "image-embed" in s.name]
 node = ray.get(inspect.options(runtime_env=env).remote())
 local = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "PIL", "opshub_image_embed"))
 print(json.dumps({"files": [f.stem for f in files], "vectors": [v.tolist() for v in vectors],

@@ -8,23 +8,28 @@ starts one without its marker fails at once, naming the marker. Outside pytest
 ``network`` is checked by the environment instead: a test without it (and without
 ``ray`` or ``cluster``, whose processes outlive one test's environment) sees proxy
 variables pointing at a dead loopback port and no remote index of this machine's pip
-settings (:data:`NO_NETWORK`), so pip, uv and requests fail at once on anything beyond
-loopback instead of quietly reaching PyPI. A find-links folder (PIP_FIND_LINKS, such as
+settings (:data:`NO_NETWORK`: the default index is an empty local folder), so pip, uv and
+requests fail at once on anything beyond loopback instead of quietly reaching PyPI. A find-links folder (PIP_FIND_LINKS, such as
 /opt/wheels) is local, and stays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 RUNNING: frozenset[str] | None = None  # the running test's markers; None outside pytest
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens, a connect is refused
+# The default index of an offline test: a local folder that holds nothing (and need not
+# exist), so pip and uv find no third-party package there instead of asking PyPI.
+EMPTY_INDEX = (Path(__file__).parent / "empty-index").as_uri()
 NO_NETWORK: dict[str, str | None] = {  # None: unset
     **{name: DEAD for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy",
                                "https_proxy", "all_proxy")},
     **{name: "127.0.0.1,localhost,::1,testserver" for name in ("NO_PROXY", "no_proxy")},
-    **dict.fromkeys(("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")),
+    "PIP_INDEX_URL": EMPTY_INDEX,
+    "PIP_EXTRA_INDEX_URL": None,
 }
 # Fixtures that hand a test something already started: a test using one needs its marker.
 FIXTURE_MARKERS = {"ray_local": "ray", "ray_here": "ray", "bare_node_cluster": "cluster",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +123,20 @@ def failure_text(ray: Any, exc: BaseException, plan: StagePlan, what: str) -> Pi
     return PipelineError(f"{what} failed: {exc!r}")
 
 
-def stage_env(stage: Stage) -> dict[str, Any] | None:
+def stage_envs() -> Callable[[Stage], dict[str, Any] | None]:
+    """:func:`stage_env` for the stages of one run: they share one planner, so pip's
+    configuration and the hub's project list are read once per run, not per stage."""
+    planner = functools.cache(_planner)  # made when a stage first needs one
+    return functools.partial(stage_env, planner=planner)
+
+
+def _planner() -> Any:
+    from runtime_env import Planner
+
+    return Planner()
+
+
+def stage_env(stage: Stage, planner: Callable[[], Any] = _planner) -> dict[str, Any] | None:
     """The stage's runtime_env: the override, none, or the hub operator's own, made for the
     nodes that can run the stage (its resources pick them: a GPU stage gets a CUDA lock)."""
     env = stage.options.runtime_env
@@ -138,5 +152,5 @@ def stage_env(stage: Stage) -> dict[str, Any] | None:
             "pass runtime_env=False to run it in the workers' own environment"
         ) from exc
     result: dict[str, Any] | None = stage_runtime_env(
-        stage.fn.spec, ray_options=dict(ray_resources(stage)))
+        stage.fn.spec, ray_options=dict(ray_resources(stage)), planner=planner())
     return result
