@@ -9,19 +9,23 @@ position in the run's input.
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ItemError
 from ._capacity import ClusterView
-from ._plan import Plan, Regroup, StagePlan, make_plan
+from ._plan import Env, EnvOf, Plan, Regroup, StagePlan, make_plan
 from ._stage import ItemFailure, Stage
 from ._worker import Block
 from .executors import Executor, make_executor
 from .executors._base import Chunks, Feed, Items, Piece
+
+if TYPE_CHECKING:
+    from .executors.warm import WarmPools
 
 Segment = list[StagePlan] | Regroup
 
@@ -52,19 +56,47 @@ class Prepared:
     shipped: dict[int, Any]
 
 
-def prepare(steps: Sequence[Stage | Regroup]) -> Prepared:
-    """Plan ``steps`` against the cluster as it is (connecting to Ray if a stage needs it)."""
+def prepare(steps: Sequence[Stage | Regroup], run: bool = True) -> Prepared:
+    """Plan ``steps`` against the cluster as it is (connecting to Ray if a stage needs it).
+
+    ``run=False`` only describes (``explain()``): it builds no runtime_env and releases
+    no idle warm pool; the run decides both.
+    """
     on_ray = [s for s in steps if isinstance(s, Stage) and s.options.backend == "ray"]
     if not on_ray:
         return Prepared(make_plan(steps), {})
-    from .executors.ray_common import connect, ship, stage_env
+    from .executors.ray_common import connect, pending_env, ship, stage_env
     from .executors.warm import WARM_POOLS
 
     ray = connect()
     shipped = {id(s): ship(s) for s in on_ray}  # an unpicklable stage fails here, first
     owners = {shipped[id(s)].key for s in on_ray if s.is_class}
-    held = WARM_POOLS.held(ray, owners)
-    return Prepared(make_plan(steps, ClusterView.from_ray(ray), stage_env, held), shipped)
+    envs: dict[int, Env] = {}
+
+    def env_of(stage: Stage) -> Env:  # built once, though the plan may be made again
+        if id(stage) not in envs:
+            envs[id(stage)] = stage_env(stage) if run else pending_env(stage)
+        return envs[id(stage)]
+
+    plan = _settled_plan(ray, steps, env_of, owners, WARM_POOLS)
+    if run and plan.release:
+        WARM_POOLS.release_keys(ray, plan.release)
+    return Prepared(plan, shipped)
+
+
+def _settled_plan(ray: Any, steps: Sequence[Stage | Regroup], env_of: EnvOf,
+                  owners: set[str], pools: WarmPools) -> Plan:
+    """The plan against the cluster now. Ray shows what this driver just let go as held
+    for a moment (``SETTLE_SECONDS``): a plan crowded by that is made again once it shows
+    as free. Idle warm pools of this run's own class stages are its to take or replace."""
+    while True:
+        idle = pools.idle(ray)
+        cluster = ClusterView.from_ray(ray, idle)
+        plan = make_plan(steps, cluster, env_of,
+                         [h for h in idle if h.key.split("|", 1)[0] not in owners])
+        if not (plan.crowded and pools.settling()):
+            return plan
+        time.sleep(0.05)
 
 
 def stream(steps: Sequence[Stage | Regroup], source: Source,
@@ -158,7 +190,7 @@ def _renumbered(pieces: list[Piece]) -> Iterator[Piece]:
     start = 0
     for seq, piece in enumerate(pieces):
         count = piece.meta["count"] if piece.meta else 0
-        yield Piece(seq, (start, start + max(count, 1) - 1), piece.data, restart=start)
+        yield Piece(seq, (start, start + max(count, 1) - 1), piece.data, count, restart=start)
         start += count
 
 
@@ -205,7 +237,7 @@ def _regroup(step: Regroup, pairs: Iterator[tuple[Any, int]]) -> Iterator[Piece]
             if not group or (len(group) < step.size and step.drop_tail):
                 return
             block = ([[x for x, _ in group]], [group[0][1]])
-        yield Piece(seq, (block[1][0] if block[1] else 0,) * 2, block,
+        yield Piece(seq, (block[1][0] if block[1] else 0,) * 2, block, len(block[0]),
                     {"count": len(block[0]), "nbytes": 0, "peak_bytes": 0, "seconds": 0.0,
                      "failures": [], "fatal": None})
         seq += 1

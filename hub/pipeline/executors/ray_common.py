@@ -12,7 +12,7 @@ from typing import Any
 from ..._exceptions import PipelineError
 from ..._operator import Operator
 from .. import _worker
-from .._plan import StagePlan, ray_resources
+from .._plan import Env, PendingEnv, StagePlan, ray_resources
 from .._stage import Stage
 
 
@@ -120,6 +120,15 @@ def failure_text(ray: Any, exc: BaseException, plan: StagePlan, what: str) -> Pi
             f"({type(exc).__name__}){hint} — raise max_retries= or give the stage more "
             "memory")
     return PipelineError(f"{what} failed: {exc!r}")
+
+
+def pending_env(stage: Stage) -> Env:
+    """The stage's runtime_env as far as it is known without building anything: a hub
+    operator's own is decided when the run starts (``explain()`` describes, no more)."""
+    env = stage.options.runtime_env
+    if env is None and isinstance(stage.fn, Operator):
+        return PendingEnv(stage.fn.spec.name)
+    return env or None
 
 
 def stage_env(stage: Stage) -> dict[str, Any] | None:
