@@ -343,7 +343,7 @@ def test_stages_that_cannot_share_what_others_leave_take_turns(ray_here: Any) ->
 def test_a_num_worker_the_cluster_cannot_hold_is_cut_with_a_warning(ray_here: Any) -> None:
     with pytest.warns(RuntimeWarning, match=re.escape(
             "map(double): num_worker=5 asked, 2 given — each worker needs {CPU: 1} and the "
-            "cluster has {CPU: 2} in all")):
+            "cluster has {CPU: 2}")):
         assert DataCollection.range(8).map(double, num_worker=5, **RAY).to_list() == \
             [2 * x for x in range(8)]
 
