@@ -9,23 +9,18 @@ position in the run's input.
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._exceptions import ItemError
-from ._capacity import ClusterView
-from ._plan import Env, EnvOf, Plan, Regroup, StagePlan, make_plan
+from ._plan import Env, Plan, Regroup, StagePlan, make_plan
 from ._stage import ItemFailure, Stage
 from ._worker import Block
 from .executors import Executor, make_executor
 from .executors._base import Chunks, Feed, Items, Piece
-
-if TYPE_CHECKING:
-    from .executors.warm import WarmPools
 
 Segment = list[StagePlan] | Regroup
 
@@ -65,7 +60,7 @@ def prepare(steps: Sequence[Stage | Regroup], run: bool = True) -> Prepared:
     on_ray = [s for s in steps if isinstance(s, Stage) and s.options.backend == "ray"]
     if not on_ray:
         return Prepared(make_plan(steps), {})
-    from .executors.ray_common import connect, pending_env, ship, stage_env
+    from .executors.ray_common import connect, pending_env, settled_plan, ship, stage_env
     from .executors.warm import WARM_POOLS
 
     ray = connect()
@@ -78,25 +73,10 @@ def prepare(steps: Sequence[Stage | Regroup], run: bool = True) -> Prepared:
             envs[id(stage)] = stage_env(stage) if run else pending_env(stage)
         return envs[id(stage)]
 
-    plan = _settled_plan(ray, steps, env_of, owners, WARM_POOLS)
+    plan = settled_plan(ray, steps, env_of, owners, WARM_POOLS)
     if run and plan.release:
         WARM_POOLS.release_keys(ray, plan.release)
     return Prepared(plan, shipped)
-
-
-def _settled_plan(ray: Any, steps: Sequence[Stage | Regroup], env_of: EnvOf,
-                  owners: set[str], pools: WarmPools) -> Plan:
-    """The plan against the cluster now. Ray shows what this driver just let go as held
-    for a moment (``SETTLE_SECONDS``): a plan crowded by that is made again once it shows
-    as free. Idle warm pools of this run's own class stages are its to take or replace."""
-    while True:
-        idle = pools.idle(ray)
-        cluster = ClusterView.from_ray(ray, idle)
-        plan = make_plan(steps, cluster, env_of,
-                         [h for h in idle if h.key.split("|", 1)[0] not in owners])
-        if not (plan.crowded and pools.settling()):
-            return plan
-        time.sleep(0.05)
 
 
 def stream(steps: Sequence[Stage | Regroup], source: Source,

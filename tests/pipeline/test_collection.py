@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub import InvalidOperator
-from hub.pipeline import DataCollection, ItemError, PipelineError, per_worker
+from hub.pipeline import DataCollection, PipelineError, per_worker
 
 
 def test_an_eager_chain_runs_when_read_and_keeps_its_result() -> None:
@@ -176,7 +176,7 @@ def test_a_failed_read_read_again_does_not_repeat_its_errors() -> None:
     dc = DataCollection.range(8).map(fragile, on_error="collect").map(no_thirds)
     seen = []
     for _ in range(2):
-        with pytest.raises(ItemError, match=r"map\(no_thirds\) failed on item 3"):
+        with pytest.raises(PipelineError, match=r"map\(no_thirds\) failed on item 3"):
             dc.to_list()
         seen.append([e.index for e in dc.errors])
     assert seen[0] == seen[1] and seen[0][:1] == [0]  # as far as the read came, once

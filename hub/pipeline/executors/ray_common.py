@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..._exceptions import PipelineError
 from ..._operator import Operator
 from .. import _worker
-from .._plan import Env, PendingEnv, StagePlan, ray_resources
+from .._capacity import ClusterView
+from .._plan import Env, EnvOf, PendingEnv, Plan, Regroup, StagePlan, make_plan, ray_resources
 from .._stage import Stage
+from .warm import WarmPools
 
 
 def connect() -> Any:
@@ -38,6 +41,20 @@ def pickler() -> Any:
     import ray.cloudpickle
 
     return ray.cloudpickle
+
+
+def settled_plan(ray: Any, steps: Sequence[Stage | Regroup], env_of: EnvOf,
+                 owners: set[str], pools: WarmPools) -> Plan:
+    """The plan against the cluster now. Ray shows what this driver just let go as held
+    for a moment (``SETTLE_SECONDS``): a plan crowded by that is made again once it shows
+    as free. Idle warm pools of this run's own class stages are its to take or replace."""
+    while True:
+        idle = pools.idle(ray)
+        plan = make_plan(steps, ClusterView.from_ray(ray, idle), env_of,
+                         [h for h in idle if h.key.split("|", 1)[0] not in owners])
+        if not (plan.crowded and pools.settling()):
+            return plan
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
