@@ -1,6 +1,11 @@
 """The data plane: decode (item -> 1 MiB array) then embed (a class stage, array -> float),
 on Ray, for opshub eager, opshub stream and Ray Data, in one run (issue 12).
 
+opshub fuses decode into the embed actors' calls by default, so the decoded arrays never
+leave the actors; "opshub stream unfused" passes ``fuse=False`` to the embed stage, so
+decode's tasks hand each block to the embed actors through Ray's object store (the
+stage-to-stage path of pipelines whose stages do not fuse).
+
     .venv/bin/python benchmarks/data_plane.py [--items 2000] [--workers 2] [--baseline DIR]
 
 Each mode runs in its own driver process with its own local Ray (``--workers`` CPUs, an
@@ -31,7 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 MIB = 1024 * 1024
 OBJECT_STORE = 2 * 1024**3
-MODES = ("opshub eager", "opshub stream", "Ray Data")
+MODES = ("opshub eager", "opshub stream", "opshub stream unfused", "Ray Data")
+FUSED = MODES[:2]  # opshub at its defaults
 
 
 class Measured(TypedDict):
@@ -72,17 +78,19 @@ def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
     return {"data": decode(int(row["id"]))}
 
 
-def opshub_run(n: int, workers: int, stream: bool, embed_cpus: float | None
+def opshub_run(n: int, workers: int, mode: str, embed_cpus: float | None
                ) -> Callable[[], list[Any]]:
     from hub.pipeline import DataCollection, per_worker
 
     def run() -> list[Any]:
         dc = DataCollection(range(n))
-        dc = dc.stream() if stream else dc
+        dc = dc.stream() if "stream" in mode else dc
         options: dict[str, Any] = {"backend": "ray", "num_worker": workers,
                                    "runtime_env": False, "progress": False}
-        return dc.map(decode, **options).map(
-            per_worker(Embed), **options, num_cpus=embed_cpus).to_list()
+        embed = {"num_cpus": embed_cpus} if embed_cpus else {}
+        if "unfused" in mode:
+            embed["fuse"] = False
+        return dc.map(decode, **options).map(per_worker(Embed), **options, **embed).to_list()
 
     return run
 
@@ -135,7 +143,7 @@ def measure(mode: str, n: int, workers: int, embed_cpus: float | None = None) ->
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         run = ray_data_run(n, workers) if mode == "Ray Data" else \
-            opshub_run(n, workers, mode == "opshub stream", embed_cpus)
+            opshub_run(n, workers, mode, embed_cpus)
         with peak_rss() as rss:
             start = time.perf_counter()
             out = run()

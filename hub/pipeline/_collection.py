@@ -40,16 +40,19 @@ class DataCollection:
     """
 
     def __init__(self, items: Iterable[Any] = ()) -> None:
+        """``items``: any iterable (an iterator makes a stream), or another collection,
+        of which this is a copy: its stages, defaults, kept result and errors."""
+        if isinstance(items, DataCollection):
+            vars(self).update(vars(items._derive(())))
+            return
         self._steps: tuple[Step, ...] = ()
         self._defaults: dict[str, Any] = {}
         self._result: Sequence[Any] | RayResult | None = None
         self._stream: bool = isinstance(items, Iterator)
-        self._source: Source = items
-        if isinstance(items, DataCollection):
-            self._source, self._steps, self._stream = items._source, items._steps, items._stream
-        elif not self._stream and not isinstance(items, Sequence):
-            self._source = list(items)
-        self.errors: list[ItemFailure] = []  # this collection's own failed items
+        self._source: Source = items if self._stream or isinstance(items, Sequence) \
+            else list(items)
+        self._inherited: tuple[ItemFailure, ...] = ()  # failed before the kept result read here
+        self.errors: list[ItemFailure] = []  # this collection's failed items
 
     # --- constructors -------------------------------------------------------------
 
@@ -74,11 +77,13 @@ class DataCollection:
     def stream(self) -> DataCollection:
         """A lazy view: the stages run while iterating (the input is read once)."""
         if self._result is not None:
-            return self._root(_once(self._result), (), stream=True)
+            return self._from_result(_once(self._result), (), stream=True)
         return self._root(_once(self._source), self._steps, stream=True)
 
     def unstream(self) -> DataCollection:
         """An eager copy: its result is kept once read."""
+        if self._result is not None:
+            return self._from_result(self._result, (), stream=False)
         return self._root(self._source, self._steps, stream=False)
 
     def explain(self) -> str:
@@ -86,8 +91,10 @@ class DataCollection:
         return str(self.plan())
 
     def plan(self) -> Plan:
-        """The plan of the pending stages against the cluster as it is now."""
-        return prepare(self._steps).plan
+        """The plan of the pending stages against the cluster as it is now. It describes
+        only: it may connect to Ray to read the cluster, but builds no runtime_env (a hub
+        operator's is shown as decided when the run starts) and releases no warm pool."""
+        return prepare(self._steps, run=False).plan
 
     # --- stages -------------------------------------------------------------------
 
@@ -164,8 +171,10 @@ class DataCollection:
     # --- internals ----------------------------------------------------------------
 
     def _held(self) -> Sequence[Any] | RayResult:
-        """The eager result, computed once."""
+        """The eager result, computed once; a read that failed starts over, its errors
+        with it (the items that failed are tried, and failed, again)."""
         if self._result is None:
+            self.errors[:] = self._inherited
             self._result = materialize(self._steps, self._source, self.errors) \
                 if self._steps else _as_sequence(self._source)
         return self._result
@@ -186,15 +195,25 @@ class DataCollection:
     def _derive(self, steps: tuple[Step, ...]) -> DataCollection:
         """A collection of this one's items with ``steps`` more; a kept result is reused."""
         if self._result is not None:
-            child = self._root(self._result, steps, self._stream)
-            child.errors = list(self.errors)
-            return child
+            return self._from_result(self._result, steps, self._stream)
         return self._root(self._source, self._steps + steps, self._stream)
+
+    def _from_result(self, result: Source, steps: tuple[Step, ...], stream: bool
+                     ) -> DataCollection:
+        """A collection reading this one's kept result: the errors behind it come along
+        (a copy: each collection has its own list)."""
+        child = self._root(result, steps, stream)
+        child._inherited = tuple(self.errors)
+        child.errors = list(self.errors)
+        if not steps and not stream:
+            child._result = self._result  # nothing to run: it is read already
+        return child
 
     def _root(self, source: Source, steps: tuple[Step, ...], stream: bool) -> DataCollection:
         result = DataCollection.__new__(DataCollection)
         result._source, result._steps, result._stream = source, steps, stream
-        result._defaults, result._result, result.errors = self._defaults, None, []
+        result._defaults, result._result = self._defaults, None
+        result._inherited, result.errors = (), []
         return result
 
 

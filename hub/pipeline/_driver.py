@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import ItemError
-from ._capacity import ClusterView
-from ._plan import Plan, Regroup, StagePlan, make_plan
+from ._plan import Env, Plan, Regroup, StagePlan, make_plan
 from ._stage import ItemFailure, Stage
 from ._worker import Block
 from .executors import Executor, make_executor
@@ -54,19 +53,33 @@ class Prepared:
     shipped: dict[int, Any]
 
 
-def prepare(steps: Sequence[Stage | Regroup]) -> Prepared:
-    """Plan ``steps`` against the cluster as it is (connecting to Ray if a stage needs it)."""
+def prepare(steps: Sequence[Stage | Regroup], run: bool = True) -> Prepared:
+    """Plan ``steps`` against the cluster as it is (connecting to Ray if a stage needs it).
+
+    ``run=False`` only describes (``explain()``): it builds no runtime_env and releases
+    no idle warm pool; the run decides both.
+    """
     on_ray = [s for s in steps if isinstance(s, Stage) and s.options.backend == "ray"]
     if not on_ray:
         return Prepared(make_plan(steps), {})
-    from .executors.ray_common import connect, ship, stage_envs
+    from .executors.ray_common import connect, pending_env, settled_plan, ship, stage_envs
     from .executors.warm import WARM_POOLS
 
     ray = connect()
     shipped = {id(s): ship(s) for s in on_ray}  # an unpicklable stage fails here, first
     owners = {shipped[id(s)].key for s in on_ray if s.is_class}
-    held = WARM_POOLS.held(ray, owners)
-    return Prepared(make_plan(steps, ClusterView.from_ray(ray), stage_envs(), held), shipped)
+    envs: dict[int, Env] = {}
+    planned = stage_envs()  # one planner for the run's stages
+
+    def env_of(stage: Stage) -> Env:  # built once, though the plan may be made again
+        if id(stage) not in envs:
+            envs[id(stage)] = planned(stage) if run else pending_env(stage)
+        return envs[id(stage)]
+
+    plan = settled_plan(ray, steps, env_of, owners, WARM_POOLS)
+    if run and plan.release:
+        WARM_POOLS.release_keys(ray, plan.release)
+    return Prepared(plan, shipped)
 
 
 def stream(steps: Sequence[Stage | Regroup], source: Source,
@@ -160,7 +173,7 @@ def _renumbered(pieces: list[Piece]) -> Iterator[Piece]:
     start = 0
     for seq, piece in enumerate(pieces):
         count = piece.meta["count"] if piece.meta else 0
-        yield Piece(seq, (start, start + max(count, 1) - 1), piece.data, restart=start)
+        yield Piece(seq, (start, start + max(count, 1) - 1), piece.data, count, restart=start)
         start += count
 
 
@@ -207,7 +220,7 @@ def _regroup(step: Regroup, pairs: Iterator[tuple[Any, int]]) -> Iterator[Piece]
             if not group or (len(group) < step.size and step.drop_tail):
                 return
             block = ([[x for x, _ in group]], [group[0][1]])
-        yield Piece(seq, (block[1][0] if block[1] else 0,) * 2, block,
+        yield Piece(seq, (block[1][0] if block[1] else 0,) * 2, block, len(block[0]),
                     {"count": len(block[0]), "nbytes": 0, "peak_bytes": 0, "seconds": 0.0,
                      "failures": [], "fatal": None})
         seq += 1

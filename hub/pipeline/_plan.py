@@ -11,27 +11,37 @@ it without Ray (issue 12).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypedDict
 
-from .._exceptions import PipelineError
+from .._exceptions import InvalidOperator, PipelineError
 from .._operator import Operator
 from ._capacity import (
     MAX_DEFAULT_WORKERS,
     ClusterView,
-    Demand,
+    Held,
+    Layout,
     Nodes,
-    allocate,
+    Shape,
     demand_text,
     fits_alone,
-    phases,
 )
 from ._stage import Backend, Stage
 from ._worker import CallSpec
 
 Pool = Literal["caller", "threads", "tasks", "actors"]
-EnvOf = Callable[[Stage], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class PendingEnv:
+    """A hub operator's runtime_env before a run decides it (``explain()`` builds none)."""
+
+    operator: str
+
+
+Env = dict[str, Any] | PendingEnv | None
+EnvOf = Callable[[Stage], Env]
 
 MIB = 1024 * 1024
 DEFAULT_BLOCK_BYTES = 16 * MIB  # a transport block; Ray Data's ceiling is 128 MiB
@@ -80,7 +90,7 @@ class StagePlan:
     workers: int
     workers_note: str
     resources: RayResources
-    runtime_env: dict[str, Any] | None
+    runtime_env: Env
     retries: int
     in_flight: int  # calls submitted and not finished, at most
     chunk_size: int | None  # fixed items per block, else sized from bytes and time
@@ -107,10 +117,14 @@ class StagePlan:
         return self.pool in ("tasks", "actors")
 
     def calls(self, keys: Sequence[str]) -> list[CallSpec]:
-        """What a worker needs to apply each fused stage (``keys``: their content keys)."""
-        last = len(self.stages) - 1
-        return [_call(s, key, self.on_ray and i == last) for i, (s, key)
-                in enumerate(zip(self.stages, keys))]
+        """What a worker needs to apply each fused stage (``keys``: their content keys).
+
+        On Ray the outputs of the last stage that makes values (a filter passes on what
+        it was given) leave the worker, so that stage checks each one pickles: an output
+        that cannot is its item's error, under its ``on_error`` (issue 12)."""
+        makers = [i for i, s in enumerate(self.stages) if s.kind != "filter"]
+        last = makers[-1] if makers and self.on_ray else -1
+        return [_call(s, key, i == last) for i, (s, key) in enumerate(zip(self.stages, keys))]
 
     def describe(self) -> list[str]:
         """The plan of this stage, in a few lines."""
@@ -119,7 +133,7 @@ class StagePlan:
                  "actors": f"on Ray actors x{self.workers}"}[self.pool]
         lines = [f"{self.name}  {where} ({self.workers_note})"]
         if self.on_ray:
-            env = "none" if self.runtime_env is None else ", ".join(sorted(self.runtime_env))
+            env = _env_text(self.runtime_env)
             lines.append(f"   per worker {demand_text(to_demand(self.resources))}; runtime_env: "
                          f"{env}; retries {self.retries}"
                          + "; kept warm" * self.keep_warm)
@@ -137,6 +151,13 @@ class StagePlan:
         return size + (f"; batches of {self.batch_size}" if self.batch_size else "")
 
 
+def _env_text(env: Env) -> str:
+    if isinstance(env, PendingEnv):
+        return f"{env.operator}'s own, decided when the run starts (built only if the nodes " \
+            "lack its packages; explain() builds nothing)"
+    return "none" if env is None else ", ".join(sorted(env))
+
+
 Step = StagePlan | Regroup
 
 
@@ -147,7 +168,9 @@ class Plan:
     steps: tuple[Step, ...]
     cluster: ClusterView | None = None
     budget_bytes: int | None = None  # blocks alive at once in a Ray segment, in bytes
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # said as RuntimeWarnings when the plan runs
+    release: tuple[str, ...] = ()  # idle warm pools (keys) in the way: released before running
+    crowded: bool = False  # laid out on what was free, others holding what the run wanted
 
     def __str__(self) -> str:
         count = sum(len(s.stages) for s in self.steps if isinstance(s, StagePlan))
@@ -165,8 +188,9 @@ class Plan:
 
 
 def make_plan(steps: Sequence[Stage | Regroup], cluster: ClusterView | None = None,
-              env_of: EnvOf | None = None, held: Sequence[Demand] = ()) -> Plan:
-    """Decide how ``steps`` run (``held``: what warm actor pools outside this run hold)."""
+              env_of: EnvOf | None = None, held: Sequence[Held] = ()) -> Plan:
+    """Decide how ``steps`` run. ``held``: this driver's idle warm pools outside this
+    run, oldest first; one that leaves a stage no worker is released (``Plan.release``)."""
     env_of = env_of or (lambda stage: None)
     facts = {id(s): _ray_facts(s, env_of) for s in steps
              if isinstance(s, Stage) and s.options.backend == "ray"}
@@ -174,14 +198,25 @@ def make_plan(steps: Sequence[Stage | Regroup], cluster: ClusterView | None = No
         raise PipelineError("a Ray stage needs the cluster to be planned; connect to Ray first")
     groups = _fuse(steps, facts)
     planned: list[Step] = [g if isinstance(g, Regroup) else _local_plan(g) for g in groups]
-    notes: list[str] = []
+    if not facts or cluster is None:
+        return Plan(tuple(planned))
+    ctx = _Context(cluster, list(held))
     for start, end in _ray_runs(groups):
-        assert cluster is not None
         run = [g for g in groups[start:end] if not isinstance(g, Regroup)]
-        planned[start:end] = _plan_ray(run, facts, cluster, held, notes)
-    budget = int(cluster.object_store_bytes * OBJECT_STORE_FRACTION) if facts and cluster \
-        else None
-    return Plan(tuple(planned), cluster if facts else None, budget, tuple(notes))
+        planned[start:end] = _plan_ray(run, facts, ctx)
+    return Plan(tuple(planned), cluster, int(cluster.object_store_bytes * OBJECT_STORE_FRACTION),
+                tuple(ctx.notes), tuple(h.key for h in held if h not in ctx.kept), ctx.crowded)
+
+
+@dataclass
+class _Context:
+    """What planning a pipeline's Ray runs shares: the cluster, the idle warm pools still
+    kept, the notes, and whether a run had to make do with what was free."""
+
+    cluster: ClusterView
+    kept: list[Held]
+    notes: list[str] = field(default_factory=list)
+    crowded: bool = False
 
 
 # --- fusion -------------------------------------------------------------------------
@@ -190,7 +225,7 @@ def make_plan(steps: Sequence[Stage | Regroup], cluster: ClusterView | None = No
 @dataclass(frozen=True)
 class _RayFacts:
     resources: RayResources
-    env: dict[str, Any] | None
+    env: Env
     retries: int
 
 
@@ -318,38 +353,123 @@ def _ray_runs(groups: list[list[Stage] | Regroup]) -> list[tuple[int, int]]:
     return runs[::-1]
 
 
-def _plan_ray(run: list[list[Stage]], facts: dict[int, _RayFacts], cluster: ClusterView,
-              held: Sequence[Demand], notes: list[str]) -> list[StagePlan]:
-    """Plan stages that stream into each other on Ray: each must fit, and the actors of
-    stages that run at once must leave room for the tasks (else they run one after
-    another, said in a note)."""
+def _plan_ray(run: list[list[Stage]], facts: dict[int, _RayFacts], ctx: _Context
+              ) -> list[StagePlan]:
+    """Plan stages that stream into each other on Ray: each must fit some node, and the
+    actors of stages that run at once must leave room for the tasks (else they run one
+    after another); every choice the user did not make is said in a note."""
+    cluster = ctx.cluster
     demands = [to_demand(facts[id(g[-1])].resources) for g in run]
     for group, demand in zip(run, demands):
         if not fits_alone(demand, cluster.nodes):
             raise PipelineError(
-                f"{' + '.join(s.name for s in group)} needs {demand_text(demand)} per worker "
-                f"and no node of the cluster has that ({cluster.describe()}) — lower "
+                f"{_names(group)} needs {demand_text(demand)} per worker and no node of the "
+                f"cluster has that ({cluster.describe()}) — lower "
                 "num_cpus=/num_gpus=/memory=/resources= or add a node that has them")
-    holds = [any(s.is_class for s in g) for g in run]
-    free = _free(cluster, held)
-    split = phases(demands, holds, free)
-    if len(split) > 1:
-        notes.append(_sequential_note(run, demands, split, cluster))
-    plans: list[StagePlan] = []
-    for number, members in enumerate(split):
-        wants = [_wanted(run[i]) for i in members]
-        counts = allocate([demands[i] for i in members], wants,
-                          [holds[i] for i in members], free.copy())
-        for i, count, want in zip(members, counts, wants):
-            plans.append(_ray_plan(run[i], facts, count, want, number, len(members) > 1))
-    return plans
+    _check_chunk_sizes(run)
+    shape = Shape(tuple(demands), tuple(any(s.is_class for s in g) for g in run),
+                  tuple(_wanted(g) for g in run),
+                  tuple(any(s.options.keep_warm for s in g) for g in run))
+    found = _placed(run, shape, ctx)
+    ctx.crowded = ctx.crowded or found.on_free
+    ctx.notes += _layout_notes(run, shape, found, cluster, bool(ctx.kept))
+    return [_ray_plan(run[i], facts, found.counts[i], shape.wants[i], number, len(members) > 1,
+                      i in found.cold)
+            for number, members in enumerate(found.phases) for i in members]
 
 
-def _free(cluster: ClusterView, held: Sequence[Demand]) -> Nodes:
-    nodes = Nodes(cluster.nodes)
-    for demand in held:
-        nodes.place(demand)
-    return nodes
+def _check_chunk_sizes(run: list[list[Stage]]) -> None:
+    """Blocks are cut once for the stages of a Ray run, before the first: a later stage's
+    own ``chunk_size=`` could not be honoured, so it is refused (issue 12)."""
+    first = _common(run[0], "chunk_size")
+    for group in run[1:]:
+        size = _common(group, "chunk_size")
+        if size is not None and size != first:
+            raise InvalidOperator(
+                f"chunk_size={size} on {_names(group)}: the Ray stages from "
+                f"{_names(run[0])} to it run together and share blocks cut once, before "
+                f"{_names(run[0])} — pass chunk_size= to {_names(run[0])} (it then applies to "
+                "all of them) or drop it here")
+
+
+def _placed(run: list[list[Stage]], shape: Shape, ctx: _Context) -> Layout:
+    """The run laid out; idle warm pools that leave a stage no worker are released,
+    oldest first, when releasing them all would give every stage one."""
+    found = _laid(shape, ctx.cluster, ctx.kept)
+    if 0 not in found.counts or 0 in _laid(shape, ctx.cluster, []).counts:
+        return found
+    starved = [_names(run[i]) for i, n in enumerate(found.counts) if n == 0]
+    while 0 in found.counts:
+        pool = ctx.kept.pop(0)
+        ctx.notes.append(
+            f"the idle warm pool of {pool.name} ({pool.count} actor"
+            f"{'s' * (pool.count != 1)}, each {demand_text(pool.demand)}), kept warm by an "
+            f"earlier run, leaves {' and '.join(starved)} no room: it is released (the next "
+            f"run of {pool.name} starts its actors again)")
+        found = _laid(shape, ctx.cluster, ctx.kept)
+    return found
+
+
+def _laid(shape: Shape, cluster: ClusterView, kept: Sequence[Held]) -> Layout:
+    """Laid out on the cluster's totals, or on what is free now when that cannot hold
+    one worker of each stage of a phase (other actors or jobs hold the rest)."""
+    found = shape.layout(_room(cluster.nodes, kept))
+    if cluster.free is None:
+        return found
+    now = _room(cluster.free, kept)
+    return found if shape.fits_at_once(found, now) else replace(shape.layout(now), on_free=True)
+
+
+def _room(nodes: Sequence[Mapping[str, float]], kept: Sequence[Held]) -> Nodes:
+    room = Nodes(nodes)
+    for pool in kept:
+        for _ in range(pool.count):
+            room.place(pool.demand)
+    return room
+
+
+def _layout_notes(run: list[list[Stage]], shape: Shape, found: Layout, cluster: ClusterView,
+                  warm_pools: bool) -> list[str]:
+    """What the layout did that the user did not ask for, one note each."""
+    notes = [] if len(found.phases) == 1 else [_sequential_note(run, shape, found, cluster)]
+    for i, group in enumerate(run):
+        note = _workers_note(group, i, shape, found, cluster, warm_pools)
+        notes += [note] if note else []
+    return notes + [_cold_note(run, shape, found, i) for i in found.cold]
+
+
+def _workers_note(group: list[Stage], i: int, shape: Shape, found: Layout,
+                  cluster: ClusterView, warm_pools: bool) -> str | None:
+    """Why stage ``i`` has fewer workers than asked, or none that can start now."""
+    asked, count, demand = _common(group, "num_worker"), found.counts[i], shape.demands[i]
+    if count == 0:
+        timeout = _common(group, "startup_timeout") or DEFAULT_STARTUP_TIMEOUT
+        return (f"{_names(group)}: each worker needs {demand_text(demand)} and the cluster has "
+                f"{cluster.room(demand)} (actors or tasks outside this run hold the rest): the "
+                "stage waits for them, and fails if none of its workers can start within "
+                f"startup_timeout={timeout:g} s")
+    if not asked or count >= asked:
+        return None
+    shared = ", shared with the stages that run at the same time" * any(
+        i in p and len(p) > 1 for p in found.phases)
+    beside = " beside idle warm pools of this driver (release_warm_pools() frees them)" * \
+        warm_pools
+    return (f"{_names(group)}: num_worker={asked} asked, {count} given — each worker needs "
+            f"{demand_text(demand)} and the cluster has {cluster.room(demand, found.on_free)}"
+            f"{shared}{beside}; lower num_worker= or the stage's resources, or add nodes")
+
+
+def _cold_note(run: list[list[Stage]], shape: Shape, found: Layout, i: int) -> str:
+    phase = next(k for k, members in enumerate(found.phases) if i in members)
+    later = [_names(run[j]) for j in found.phases[phase + 1]]
+    s = "s" * (len(later) == 1)
+    return (f"{_names(run[i])}: keep_warm=True, but its actors are let go when its blocks are "
+            f"done: {' and '.join(later)}, which run{s} after it, need{s} what they hold "
+            f"({demand_text(shape.demands[i])})")
+
+
+def _names(group: Sequence[Stage]) -> str:
+    return " + ".join(s.name for s in group)
 
 
 def _wanted(group: list[Stage]) -> int:
@@ -358,10 +478,12 @@ def _wanted(group: list[Stage]) -> int:
 
 
 def _ray_plan(group: list[Stage], facts: dict[int, _RayFacts], workers: int, wanted: int,
-              phase: int, shared: bool) -> StagePlan:
+              phase: int, shared: bool, cold: bool) -> StagePlan:
     fact = facts[id(group[-1])]
     asked = _common(group, "num_worker")
-    if asked and workers < asked:
+    if workers == 0:
+        note = "none fits in what is free now; one waits for room"
+    elif asked and workers < asked:
         beside = " beside the stages that run with it" if shared else ""
         note = f"num_worker={asked} asked; {workers} fit{'s' * (workers == 1)}{beside}"
     elif asked:
@@ -369,18 +491,21 @@ def _ray_plan(group: list[Stage], facts: dict[int, _RayFacts], workers: int, wan
     else:
         note = f"default: as many as fit at once, at most {wanted}"
     pool: Pool = "actors" if any(s.is_class for s in group) else "tasks"
-    base = _base_plan(group, pool, max(1, workers), note, RAY_IN_FLIGHT_PER_WORKER * workers)
+    workers = max(1, workers)  # a stage with no room waits for it (the notes say so)
+    base = _base_plan(group, pool, workers, note, RAY_IN_FLIGHT_PER_WORKER * workers)
     return replace(base, resources=fact.resources, runtime_env=fact.env,
-                   retries=fact.retries, phase=phase)
+                   retries=fact.retries, phase=phase, keep_warm=base.keep_warm and not cold)
 
 
-def _sequential_note(run: list[list[Stage]], demands: list[dict[str, float]],
-                     split: list[list[int]], cluster: ClusterView) -> str:
-    first, second = split[0][-1], split[1][0]
-    names = [" + ".join(s.name for s in run[i]) for i in (first, second)]
-    return (f"{names[0]} (each worker {demand_text(demands[first])}) and {names[1]} (each "
-            f"{demand_text(demands[second])}) cannot both hold a worker at once on "
-            f"{cluster.describe()}: they run one after another, the blocks between them "
+def _sequential_note(run: list[list[Stage]], shape: Shape, found: Layout,
+                     cluster: ClusterView) -> str:
+    first, second = found.phases[0][-1], found.phases[1][0]
+    names = [_names(run[i]) for i in (first, second)]
+    where = f"what is free now of {cluster.describe()}" if found.on_free else \
+        cluster.describe()
+    return (f"{names[0]} (each worker {demand_text(shape.demands[first])}) and {names[1]} (each "
+            f"{demand_text(shape.demands[second])}) cannot both hold a worker at once on "
+            f"{where}: they run one after another, the blocks between them "
             "waiting in Ray's object store (not in the driver)")
 
 

@@ -208,7 +208,7 @@ def _emit(call: CallSpec, item: Any, value: Any) -> tuple[list[Any], str | None]
             else list(value)
     except Exception as exc:  # noqa: BLE001 - flat_map of a non-iterable, a bad __bool__
         return [], describe(exc)
-    if call["check_output"] and kind != "filter":
+    if call["check_output"]:
         for output in emitted:
             if pickled_size(output) is None:
                 return [], unpicklable(call["name"], output)
@@ -230,17 +230,32 @@ def unpicklable(stage: str, value: Any) -> str:
 def _call_all(call: CallSpec, one: Callable[[Any], Any],
               many: Callable[[list[Any]], list[Any]] | None, items: list[Any],
               kill_hung: bool) -> list[tuple[bool, Any]]:
-    """(ok, value or error text) per item; a failed batch call is retried item by item."""
-    if many is not None:
-        size = call["batch_size"] or len(items) or 1
-        results: list[tuple[bool, Any]] = []
-        for i in range(0, len(items), size):
-            batch = items[i:i + size]
-            ok, values = _guarded(call, many, batch, kill_hung)
-            results += [(True, v) for v in values] if ok else \
-                [_guarded(call, one, item, kill_hung) for item in batch]
-        return results
-    return [_guarded(call, one, item, kill_hung) for item in items]
+    """(ok, value or error text) per item, one call per item or per batch."""
+    if many is None:
+        return [_guarded(call, one, item, kill_hung) for item in items]
+    size = call["batch_size"] or len(items) or 1
+    results: list[tuple[bool, Any]] = []
+    for i in range(0, len(items), size):
+        results += _call_batch(call, one, many, items[i:i + size], kill_hung)
+    return results
+
+
+def _call_batch(call: CallSpec, one: Callable[[Any], Any],
+                many: Callable[[list[Any]], list[Any]], batch: list[Any],
+                kill_hung: bool) -> list[tuple[bool, Any]]:
+    """One batch call. One that raises is retried item by item, to fail only the bad
+    item; one that timed out fails all its items: retried, a batch of n would wait up to
+    (1 + n) timeouts (``timeout=`` bounds each call, a batch is one call)."""
+    ok, values = _guarded(call, many, batch, kill_hung)
+    if ok:
+        return [(True, v) for v in values]
+    if isinstance(values, TimedOut):
+        return [(False, values)] * len(batch)
+    return [_guarded(call, one, item, kill_hung) for item in batch]
+
+
+class TimedOut(str):
+    """The error text of a call stopped by its timeout (a plain ``str`` once sent)."""
 
 
 def _guarded(call: CallSpec, fn: Callable[[Any], Any], arg: Any,
@@ -250,6 +265,8 @@ def _guarded(call: CallSpec, fn: Callable[[Any], Any], arg: Any,
             return True, fn(arg)
         with deadline(call["timeout"], call["name"], kill_hung):
             return True, fn(arg)
+    except CallTimeout as exc:
+        return False, TimedOut(describe(exc))
     except Exception as exc:  # noqa: BLE001 - the operator's error, kept per item
         return False, describe(exc)
 

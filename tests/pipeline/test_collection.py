@@ -168,6 +168,58 @@ def test_each_collection_has_its_own_errors() -> None:
     assert DataCollection.range(3).errors == []
 
 
+def no_thirds(x: float) -> float:
+    if x == 1 / 3:
+        raise ValueError("a third")
+    return x
+
+
+def test_a_failed_read_read_again_does_not_repeat_its_errors() -> None:
+    dc = DataCollection.range(8).map(fragile, on_error="collect").map(no_thirds)
+    seen = []
+    for _ in range(2):
+        with pytest.raises(PipelineError, match=r"map\(no_thirds\) failed on item 3"):
+            dc.to_list()
+        seen.append([e.index for e in dc.errors])
+    assert seen[0] == seen[1] and seen[0][:1] == [0]  # as far as the read came, once
+
+
+def test_a_collection_read_from_another_one_s_result_keeps_its_errors() -> None:
+    base = DataCollection.range(8).map(fragile, on_error="collect")
+    base.to_list()
+    for derived in (base.stream(), base.unstream(), base.map(str), DataCollection(base)):
+        assert [e.index for e in derived.errors] == [0, 4]
+        assert derived.errors is not base.errors
+        assert list(derived)[:1] in ([1.0], ["1.0"])
+        assert [e.index for e in derived.errors] == [0, 4]  # read: kept, not doubled
+    base.errors.clear()
+    assert DataCollection(base).errors == []
+
+
+def test_a_collection_made_from_another_keeps_its_result_and_defaults() -> None:
+    calls: list[int] = []
+    read = DataCollection.range(4).map(lambda x: calls.append(x) or x)
+    read.to_list()
+    copy = DataCollection(read)
+    assert copy.to_list() == [0, 1, 2, 3] and calls == [0, 1, 2, 3]  # not run again
+    threaded = DataCollection(DataCollection.range(3).set_parallel(2))
+    where = threaded.map(lambda x: threading.current_thread().name).to_list()
+    assert all(name.startswith("opshub") for name in where)
+
+
+def test_per_worker_refuses_what_is_not_a_class_with_call() -> None:
+    for thing in (lambda x: x, Counter(1), int.__add__):
+        with pytest.raises(InvalidOperator, match=r"per_worker\(\) takes a class with "
+                                                  r"__call__, got "):
+            per_worker(thing)  # type: ignore[arg-type]  # the bad input under test
+
+    class NoCall:
+        pass
+
+    with pytest.raises(InvalidOperator, match="per_worker"):
+        per_worker(NoCall)
+
+
 class Broken:
     def __init__(self) -> None:
         raise OSError("weights.bin is missing")

@@ -13,11 +13,16 @@ from hub.pipeline import (
     Regroup,
     Stage,
     StageOptions,
+    StagePlan,
     make_plan,
     per_worker,
 )
+from hub.pipeline._capacity import Held
 from hub.pipeline._plan import DEFAULT_BATCH_SIZE, MIB, ray_resources
 from hub.pipeline._sizing import BlockSizer
+from hub.pipeline.executors import LocalExecutor
+from hub.pipeline.executors._base import Chunks
+from hub.pipeline.executors.ray_common import pending_env
 
 SPEC = OperatorSpec.create("embed", "pkg.mod:Embed", kind="class", batch=True, num_cpus=0.5,
                            num_gpus=1, memory=2**30)
@@ -57,10 +62,15 @@ def test_decode_then_a_class_stage_fuse_into_one_actor_pool() -> None:
 def test_unfused_stages_share_the_cluster_instead_of_starving_each_other() -> None:
     """ray#44687 between stages: two actors of 1 CPU on 2 CPUs leave decode nothing."""
     steps = [ray("map", decode), ray("map", per_worker(Model), num_worker=2, fuse=False)]
-    first, second = make_plan(steps, TWO_CPUS).steps
+    plan = make_plan(steps, TWO_CPUS)
+    first, second = plan.steps
     assert (first.pool, first.workers, second.pool, second.workers) == ("tasks", 1, "actors", 1)
     assert second.workers_note == "num_worker=2 asked; 1 fits beside the stages that run with it"
     assert first.phase == second.phase == 0
+    assert plan.notes == (  # said as a RuntimeWarning when it runs, not only in explain()
+        "map(Model): num_worker=2 asked, 1 given — each worker needs {CPU: 1} and the cluster "
+        "has {CPU: 2} in all, shared with the stages that run at the same time; lower "
+        "num_worker= or the stage's resources, or add nodes",)
 
 
 def test_what_never_fuses() -> None:
@@ -123,9 +133,94 @@ def test_default_workers_fill_the_cluster_once() -> None:
     assert workers(BARE, resources={"bare": 1}) == 1
 
 
+WARM = Held("embed-key|{}|null|2", "map(Embed)", {"CPU": 1.0}, 2)
+
+
 def test_idle_warm_pools_hold_their_share() -> None:
-    (step,) = make_plan([ray("map", decode)], TWO_CPUS, held=[{"CPU": 1.0}]).steps
-    assert step.workers == 1
+    one = Held("k|{}|null|1", "map(Embed)", {"CPU": 1.0}, 1)
+    plan = make_plan([ray("map", decode)], TWO_CPUS, held=[one])
+    assert plan.steps[0].workers == 1 and plan.release == () and plan.notes == ()
+
+
+def test_an_idle_warm_pool_that_leaves_a_stage_no_room_is_released() -> None:
+    """Hang A: a keep_warm pool of 2 actors on 2 CPUs, then a run of decode tasks."""
+    plan = make_plan([ray("map", decode)], TWO_CPUS, held=[WARM])
+    assert plan.steps[0].workers == 2 and plan.release == (WARM.key,)
+    assert plan.notes == (
+        "the idle warm pool of map(Embed) (2 actors, each {CPU: 1}), kept warm by an earlier "
+        "run, leaves map(decode) no room: it is released (the next run of map(Embed) starts "
+        "its actors again)",)
+    actors = make_plan([ray("map", per_worker(Model), num_worker=1)], TWO_CPUS, held=[WARM])
+    assert actors.release == (WARM.key,) and actors.steps[0].workers == 1
+
+
+def test_a_stage_whose_room_others_hold_waits_and_says_so() -> None:
+    """Hang C: actors of another job hold both CPUs; releasing our warm pool would not help."""
+    busy = ClusterView(TWO_CPUS.nodes, TWO_CPUS.object_store_bytes, free=({"CPU": 0.0},))
+    plan = make_plan([ray("map", decode, startup_timeout=5)], busy, held=[])
+    assert plan.steps[0].workers == 1 and plan.crowded
+    assert plan.notes == (
+        "map(decode): each worker needs {CPU: 1} and the cluster has {CPU: 0} free now, of "
+        "{CPU: 2} (actors or tasks outside this run hold the rest): the stage waits for "
+        "them, and fails if none of its workers can start within startup_timeout=5 s",)
+    assert "none fits in what is free now" in plan.steps[0].workers_note
+
+
+def test_stages_that_fit_the_cluster_but_not_what_is_free_run_one_after_another() -> None:
+    """Another actor holds one of two CPUs: decode tasks beside an embed actor would
+    starve, so they take turns; planned on the totals alone they would hang."""
+    steps = [ray("map", decode), ray("map", per_worker(Model), fuse=False)]
+    assert [s.phase for s in make_plan(steps, TWO_CPUS).steps] == [0, 0]
+    half = ClusterView(TWO_CPUS.nodes, TWO_CPUS.object_store_bytes, free=({"CPU": 1.0},))
+    plan = make_plan(steps, half)
+    assert [(s.phase, s.workers) for s in plan.steps] == [(0, 1), (1, 1)] and plan.crowded
+    assert "cannot both hold a worker at once on what is free now of 1 node: {CPU: 2}" \
+        in plan.notes[0]
+    roomy = ClusterView(TWO_CPUS.nodes, TWO_CPUS.object_store_bytes, free=({"CPU": 2.0},))
+    assert not make_plan(steps, roomy).crowded
+
+
+def test_a_warm_pool_a_later_phase_needs_is_not_kept() -> None:
+    """Hang B: kept warm, the actors would hold the one ``bare`` unit the next phase's
+    tasks wait for."""
+    steps = [ray("map", per_worker(Model), resources={"bare": 1}, keep_warm=True),
+             ray("map", decode, resources={"bare": 1})]
+    plan = make_plan(steps, BARE)
+    assert [(s.phase, s.keep_warm) for s in plan.steps] == [(0, False), (1, False)]
+    assert plan.notes[-1] == (
+        "map(Model): keep_warm=True, but its actors are let go when its blocks are done: "
+        "map(decode), which runs after it, needs what they hold ({CPU: 1, bare: 1})")
+    # here the next phase fits beside the kept actor (the other actor stage is what it needs)
+    steps = [ray("map", per_worker(Model), keep_warm=True),
+             ray("map", per_worker(Model)), ray("map", decode)]
+    kept, other, last = make_plan(steps, TWO_CPUS).steps
+    assert (kept.phase, kept.keep_warm, other.phase, last.phase) == (0, True, 0, 1)
+    assert last.workers == 1  # beside the kept actor
+
+
+def test_chunk_size_on_a_later_stage_of_a_ray_run_is_refused() -> None:
+    steps = [ray("map", decode), ray("map", per_worker(Model), chunk_size=64, fuse=False)]
+    with pytest.raises(InvalidOperator) as info:
+        make_plan(steps, TWO_CPUS)
+    assert str(info.value) == (
+        "chunk_size=64 on map(Model): the Ray stages from map(decode) to it run together and "
+        "share blocks cut once, before map(decode) — pass chunk_size= to map(decode) (it then "
+        "applies to all of them) or drop it here")
+    same = [ray("map", decode, chunk_size=64), ray("map", per_worker(Model), chunk_size=64,
+                                                   fuse=False)]
+    assert [s.chunk_size for s in make_plan(same, TWO_CPUS).steps] == [64, 64]
+    split = [ray("map", decode), Regroup(2), ray("map", decode, chunk_size=64)]
+    assert make_plan(split, TWO_CPUS).steps[-1].chunk_size == 64  # a run of its own
+
+
+def test_a_fused_chain_checks_the_outputs_of_its_last_stage_that_makes_values() -> None:
+    """A filter passes on what the map before it made: that map's outputs leave the worker."""
+    (step,) = make_plan([ray("map", decode), ray("filter", decode)], TWO_CPUS).steps
+    assert [c["check_output"] for c in step.calls(["a", "b"])] == [True, False]
+    (alone,) = make_plan([ray("filter", decode)], TWO_CPUS).steps
+    assert [c["check_output"] for c in alone.calls(["a"])] == [False]  # its input came pickled
+    (local,) = make_plan([Stage("map", decode)]).steps
+    assert [c["check_output"] for c in local.calls(["a"])] == [False]
 
 
 def test_the_batch_size_is_the_operator_s_not_the_block_s() -> None:
@@ -158,6 +253,21 @@ def test_blocks_are_sized_in_bytes_and_time() -> None:
                                           TWO_CPUS).steps, None).length() == 300
 
 
+def test_blocks_after_a_batch_are_sized_by_their_items_not_their_span() -> None:
+    """After ``.batch(32)`` an item is a list of 32 at its first part's origin, so a
+    block's origins span 32 times its items: sized by the span, blocks of 1 MiB batches
+    grew to 512 MiB (issue 12)."""
+    batch = [bytes([i]) * (MIB // 32) for i in range(32)]  # one item of 1 MiB
+    (step,) = make_plan([Stage("map", len)]).steps
+    assert isinstance(step, StagePlan)
+    executor = LocalExecutor([step])
+    pieces = list(executor.execute(Chunks(([batch], [32 * i]) for i in range(64))))
+    assert sum(p.source_items for p in pieces) == 64
+    assert [p.source_items for p in pieces] == [len(p.data[0]) for p in pieces]
+    assert MIB <= executor.sizer.bytes_per_item < 1.1 * MIB
+    assert executor.sizer.length() <= 16  # 16 MiB blocks at most
+
+
 def test_explain_prints_one_entry_per_stage() -> None:
     steps = [ray("map", decode), ray("map", per_worker(Model), fuse=False, timeout=5)]
     text = str(make_plan(steps, TWO_CPUS))
@@ -167,6 +277,16 @@ def test_explain_prints_one_entry_per_stage() -> None:
     assert "per worker {CPU: 1}; runtime_env: none; retries 3" in text
     assert "timeout per call: map(Model) 5 s" in text
     assert "Ray: at most 1,024 MiB of blocks alive (50% of the object store)" in text
+
+
+def test_explain_shows_a_hub_operator_s_env_as_not_yet_decided() -> None:
+    stage = Stage("map", Operator(OperatorSpec("embed", "pkg:Embed")), StageOptions(backend="ray"))
+    text = str(make_plan([stage], TWO_CPUS, pending_env))
+    assert "runtime_env: embed's own, decided when the run starts (built only if the nodes " \
+        "lack its packages; explain() builds nothing)" in text
+    other = Stage("map", Operator(OperatorSpec("other", "pkg:Other")),
+                  StageOptions(backend="ray"))
+    assert len(make_plan([stage, other], TWO_CPUS, pending_env).steps) == 2  # never fused
 
 
 def test_explain_works_for_local_and_thread_stages_without_ray() -> None:

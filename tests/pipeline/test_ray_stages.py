@@ -236,6 +236,144 @@ def test_a_warm_pool_serves_a_second_run_without_loading_again(ray_here: Any,
     assert release_warm_pools() == 0
 
 
+def double(x: int) -> int:
+    return 2 * x
+
+
+@pytest.mark.timeout(180)
+def test_an_idle_warm_pool_in_the_way_of_a_new_run_is_released(ray_here: Any) -> None:
+    """Hang A: two warm actors of 1 CPU held the 2 CPUs a later run's tasks needed, and
+    it waited forever."""
+    try:
+        warm = DataCollection.range(20).map(per_worker(Embed), keep_warm=True, num_worker=2,
+                                            **RAY)
+        assert warm.to_list() == [-x for x in range(20)]
+        started = time.monotonic()
+        with pytest.warns(RuntimeWarning, match=re.escape(
+                "the idle warm pool of map(Embed) (2 actors, each {CPU: 1}), kept warm by an "
+                "earlier run, leaves map(double) no room: it is released")):
+            assert DataCollection.range(20).map(double, **RAY).to_list() == \
+                [2 * x for x in range(20)]
+        assert time.monotonic() - started < 60
+    finally:
+        assert release_warm_pools() == 0
+
+
+@pytest.mark.timeout(180)
+def test_a_warm_pool_the_next_phase_needs_is_let_go(ray_here: Any) -> None:
+    """Hang B: the first stage's actors (both CPUs) went back to the warm pool at the
+    end of their phase, still holding what the next stage's tasks waited for."""
+    dc = DataCollection.range(20).map(per_worker(Embed), keep_warm=True, num_cpus=2, **RAY) \
+        .map(double, **RAY)
+    assert [s.phase for s in dc.plan().steps] == [0, 1]
+    with pytest.warns(RuntimeWarning, match=re.escape(
+            "map(Embed): keep_warm=True, but its actors are let go when its blocks are done: "
+            "map(double), which runs after it, needs what they hold ({CPU: 2})")):
+        assert dc.to_list() == [-2 * x for x in range(20)]
+    assert release_warm_pools() == 0
+
+
+@pytest.mark.timeout(120)
+def test_actors_whose_constructor_failed_are_never_kept_warm(ray_here: Any) -> None:
+    with pytest.raises(PipelineError, match="could not be constructed on a Ray actor"):
+        DataCollection.range(10).map(per_worker(BrokenModel), keep_warm=True, num_worker=1,
+                                     num_cpus=0.5, **RAY).to_list()
+    assert release_warm_pools() == 0
+
+
+class Holder:
+    """Another job's actor, holding CPUs the pipeline would use."""
+
+    def ping(self) -> int:
+        return os.getpid()
+
+
+def hold(ray: Any, cpus: float) -> Any:
+    holder = ray.remote(num_cpus=cpus)(Holder).remote()
+    ray.get(holder.ping.remote())
+    return holder
+
+
+def let_go(ray: Any, holder: Any) -> None:
+    """Kill ``holder`` and wait until Ray shows its CPUs free again (~0.1 s)."""
+    ray.kill(holder)
+    deadline = time.monotonic() + 10
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(180)
+def test_a_stage_others_leave_no_room_fails_after_its_startup_timeout(ray_here: Any) -> None:
+    """Hang C: an actor outside the pipeline holds both CPUs. The plan says so at once,
+    and the stage fails after startup_timeout= instead of waiting forever."""
+    holder = hold(ray_here, 2)
+    try:
+        for stage, what in [(double, "no call finished"),
+                            (per_worker(Embed), "no actor started")]:
+            started = time.monotonic()
+            with pytest.warns(RuntimeWarning, match=r"each worker needs \{CPU: 1\} and the "
+                              r"cluster has \{CPU: 0\} free now, of \{CPU: 2\}"), \
+                    pytest.raises(PipelineError) as info:
+                DataCollection.range(10).map(stage, startup_timeout=3, **RAY).to_list()
+            name = "map(double)" if stage is double else "map(Embed)"
+            assert str(info.value).startswith(
+                f"{name}: {what} within startup_timeout=3 s: each worker needs {{CPU: 1}} and "
+                "the cluster has {CPU: 0} free now, of {CPU: 2}, the rest held by actors or "
+                "tasks outside this run")
+            assert time.monotonic() - started < 30
+    finally:
+        let_go(ray_here, holder)
+
+
+@pytest.mark.timeout(180)
+def test_stages_that_cannot_share_what_others_leave_take_turns(ray_here: Any) -> None:
+    """An actor outside the pipeline holds one of the two CPUs: decode tasks beside an
+    embed actor would starve, so they run one after another."""
+    holder = hold(ray_here, 1)
+    try:
+        dc = DataCollection.range(50).map(double, **RAY).map(per_worker(Embed), fuse=False,
+                                                             **RAY)
+        with pytest.warns(RuntimeWarning, match=r"cannot both hold a worker at once on what "
+                                                r"is free now"):
+            assert dc.to_list() == [-2 * x for x in range(50)]
+    finally:
+        let_go(ray_here, holder)
+
+
+def test_a_num_worker_the_cluster_cannot_hold_is_cut_with_a_warning(ray_here: Any) -> None:
+    with pytest.warns(RuntimeWarning, match=re.escape(
+            "map(double): num_worker=5 asked, 2 given — each worker needs {CPU: 1} and the "
+            "cluster has {CPU: 2}")):
+        assert DataCollection.range(8).map(double, num_worker=5, **RAY).to_list() == \
+            [2 * x for x in range(8)]
+
+
+def keep(x: Any) -> bool:
+    return True
+
+
+def test_an_unpicklable_output_kept_by_a_fused_filter_fails_only_its_item(ray_here: Any
+                                                                         ) -> None:
+    dc = DataCollection.range(5).map(lock_for, on_error="skip", **RAY).filter(keep, **RAY)
+    assert len(dc.plan().steps) == 1
+    assert dc.to_list() == [0, 1, 3, 4]
+
+
+@pytest.mark.slow
+def test_explain_builds_nothing(ray_here: Any, test_ops: Path) -> None:
+    """explain() reads the cluster and no more: a hub operator's env is not surveyed,
+    locked or built (the run does that, and leaves its survey in the cache)."""
+    from hub import ops
+
+    cache = Path(os.environ["HUB_CACHE_DIR"])
+    dc = DataCollection.range(3).map(ops.add_one(), backend="ray")
+    text = dc.explain()
+    assert "runtime_env: add-one's own, decided when the run starts" in text
+    assert not cache.exists() or not any(cache.rglob("*"))
+    assert dc.to_list() == [1, 2, 3]
+    assert any(cache.rglob("*"))
+
+
 def die_once(marker: str) -> Any:
     """A function that kills its own worker process the first time it sees item 5000."""
     def call(x: int) -> int:

@@ -119,3 +119,41 @@ def test_a_batch_call_that_fails_is_retried_item_by_item() -> None:
                                  ([1, 2, 0, 5, 10], range(5)))
     assert calls_seen == [2, 2, 1]  # batches of 2; the one holding 0 failed, then per item
     assert items == [10, 5, 2, 1] and meta["failures"][0]["index"] == 2
+
+
+def test_a_batch_that_times_out_fails_its_items_without_retrying_each() -> None:
+    """``timeout=`` bounds each call, and a batch is one call: retried item by item, a
+    hung batch of n would wait (1 + n) timeouts."""
+    one_by_one: list[float] = []
+
+    class Op:
+        def __call__(self, x: float) -> float:
+            one_by_one.append(x)
+            return x
+
+        def call_batch(self, xs: list[float]) -> list[float]:
+            time.sleep(max(xs))
+            return xs
+
+    op = Op()
+    started = time.monotonic()
+    (items, origins), meta = run_chain([call(batch_size=4, timeout=0.3, name="map(op)")],
+                                       [(op, op.call_batch)],
+                                       ([0.0, 30.0, 0.0, 0.0, 0.0, 0.0], range(6)))
+    assert time.monotonic() - started < 3
+    assert items == [0.0, 0.0] and list(origins) == [4, 5] and one_by_one == []
+    assert [f["index"] for f in meta["failures"]] == [0, 1, 2, 3]
+    assert all(f["error"].startswith("CallTimeout: map(op): the call took longer than "
+                                     "timeout=0.3 s") for f in meta["failures"])
+
+
+def test_an_unpicklable_value_kept_by_a_fused_filter_fails_only_its_item() -> None:
+    """map -> filter fused on Ray: the map's outputs leave the worker through the filter,
+    so the map checks them, under its own on_error."""
+    lock = threading.Lock()
+    chain = [call("map", "map(maybe_lock)", on_error="skip", check_output=True),
+             call("filter", "filter(keep)")]
+    (items, origins), meta = run_chain(chain, fns(lambda x: lock if x == 1 else x,
+                                                  lambda x: True), ([0, 1, 2], range(3)))
+    assert items == [0, 2] and list(origins) == [0, 2]
+    assert meta["failures"] == [] and meta["fatal"] is None

@@ -46,19 +46,18 @@ class Piece:
     seq: int  # its place in the segment's input
     span: tuple[int, int]  # first and last input index it was cut from
     data: Any  # the block (items, origins), or an ObjectRef to it
+    # Items in the block as cut. Not the span: after a filter, flat_map or batch() the
+    # origins have gaps or repeats, and sizes per item would be off by as much (issue 12).
+    source_items: int
     meta: Meta | None = None
     failures: list[Failure] = field(default_factory=list)  # settled in order, at the end
     fatal: Failure | None = None
     restart: int | None = None  # a kept block read again: its origins count from here
 
-    @property
-    def source_items(self) -> int:
-        return self.span[1] - self.span[0] + 1
-
     def after(self, data: Any, meta: Meta) -> Piece:
         """This piece once a stage has run on it."""
-        return Piece(self.seq, self.span, data, meta, self.failures + meta["failures"],
-                     meta["fatal"])
+        return Piece(self.seq, self.span, data, self.source_items, meta,
+                     self.failures + meta["failures"], meta["fatal"])
 
 
 class Executor(ABC):
@@ -89,7 +88,7 @@ class Executor(ABC):
         cut = source_chunks(feed.source, self.sizer) if isinstance(feed, Items) \
             else blocks(feed.blocks, self.sizer)
         for seq, (items, origins) in enumerate(cut):
-            yield Piece(seq, (origins[0], origins[-1]), (items, origins))
+            yield Piece(seq, (origins[0], origins[-1]), (items, origins), len(items))
 
 
 def build_in_process(plan: StagePlan) -> list[Callables]:

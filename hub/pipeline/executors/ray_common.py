@@ -6,15 +6,18 @@ import functools
 import hashlib
 import inspect
 import os
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..._exceptions import PipelineError
 from ..._operator import Operator
 from .. import _worker
-from .._plan import StagePlan, ray_resources
+from .._capacity import ClusterView
+from .._plan import Env, EnvOf, PendingEnv, Plan, Regroup, StagePlan, make_plan, ray_resources
 from .._stage import Stage
+from .warm import WarmPools
 
 
 def connect() -> Any:
@@ -39,6 +42,20 @@ def pickler() -> Any:
     import ray.cloudpickle
 
     return ray.cloudpickle
+
+
+def settled_plan(ray: Any, steps: Sequence[Stage | Regroup], env_of: EnvOf,
+                 owners: set[str], pools: WarmPools) -> Plan:
+    """The plan against the cluster now. Ray shows what this driver just let go as held
+    for a moment (``SETTLE_SECONDS``): a plan crowded by that is made again once it shows
+    as free. Idle warm pools of this run's own class stages are its to take or replace."""
+    while True:
+        idle = pools.idle(ray)
+        plan = make_plan(steps, ClusterView.from_ray(ray, idle), env_of,
+                         [h for h in idle if h.key.split("|", 1)[0] not in owners])
+        if not (plan.crowded and pools.settling()):
+            return plan
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,15 @@ def failure_text(ray: Any, exc: BaseException, plan: StagePlan, what: str) -> Pi
             f"({type(exc).__name__}){hint} — raise max_retries= or give the stage more "
             "memory")
     return PipelineError(f"{what} failed: {exc!r}")
+
+
+def pending_env(stage: Stage) -> Env:
+    """The stage's runtime_env as far as it is known without building anything: a hub
+    operator's own is decided when the run starts (``explain()`` describes, no more)."""
+    env = stage.options.runtime_env
+    if env is None and isinstance(stage.fn, Operator):
+        return PendingEnv(stage.fn.spec.name)
+    return env or None
 
 
 def stage_envs() -> Callable[[Stage], dict[str, Any] | None]:

@@ -112,6 +112,8 @@ class RayExecutor(Executor):
         flows, self._flows = self._flows, []
         for flow in flows:
             flow.pool.close()
+        if flows:
+            self.warm.touched()  # what they held shows as free a moment later
 
     # --- one phase --------------------------------------------------------------------
 

@@ -4,6 +4,10 @@ Unlike ``ray.util.ActorPool`` (which stops at the first dead actor), a killed ac
 restarted by Ray (``max_restarts=-1``) and its calls are retried (``max_task_retries``);
 work goes only to actors whose setup finished, so an actor that cannot be placed never
 blocks the stage, and a constructor that fails stops the stage with its error.
+
+Neither pool waits forever for workers that cannot start: with no actor set up, or no
+task finished, after ``startup_timeout`` while the cluster has no room for one worker,
+the stage fails naming what it needs and what is free (issue 12).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 
 from ..._exceptions import PipelineError
 from .. import _worker
-from .._plan import StagePlan
+from .._capacity import ClusterView, Nodes, demand_text
+from .._plan import PendingEnv, StagePlan, to_demand
 from .ray_common import Shipped
 from .warm import WARM_POOLS, ActorSet, WarmPools
 
@@ -39,6 +44,8 @@ def _call(refs: Any, together: bool, worker: int = -1) -> Call:
 
 def _options(plan: StagePlan) -> dict[str, Any]:
     options: dict[str, Any] = dict(plan.resources)
+    # A pending env belongs to plans made by explain(), which never run.
+    assert not isinstance(plan.runtime_env, PendingEnv), plan.runtime_env
     if plan.runtime_env:
         options["runtime_env"] = plan.runtime_env
     return options
@@ -53,6 +60,8 @@ class TaskPool:
         self.remote = _remote_task(ray).options(
             **_options(plan), max_retries=plan.retries, num_returns=1 if together else 2)
         self.running: dict[Any, Call] = {}
+        self.first_submit: float | None = None
+        self.started = False  # a call finished, or the cluster had room when one was late
 
     def has_room(self) -> bool:
         return len(self.running) < self.plan.in_flight
@@ -61,15 +70,29 @@ class TaskPool:
         refs = self.remote.remote(self.chain.key, self.chain.blob, block, restart)
         call = _call(refs, self.together)
         self.running[call.meta] = call
+        self.first_submit = self.first_submit or time.monotonic()
         return call
 
     def done(self, call: Call) -> None:
         self.running.pop(call.meta, None)
+        self.started = True
 
     def starting(self) -> list[Any]:
         return []
 
     def check_started(self) -> float | None:
+        """Seconds left for a first call to finish (None once one has); past that, raise
+        if the cluster has no room for one worker (its tasks cannot be scheduled), else
+        stop watching (its calls run, only slowly)."""
+        if self.started or self.first_submit is None:
+            return None
+        left = self.plan.startup_timeout - (time.monotonic() - self.first_submit)
+        if left > 0:
+            return left
+        error = no_room(self.ray, self.plan, "no call finished")
+        if error is not None:
+            raise error
+        self.started = True
         return None
 
     def close(self) -> None:
@@ -92,6 +115,7 @@ class ActorPool:
         setup = [a.setup.options(max_task_retries=0) for a in self.actors]
         self.setups = {s.remote(chain.key, chain.blob): i for i, s in enumerate(setup)}
         self.load: dict[int, int] = {}  # ready actor -> calls in flight
+        self.broken = False  # a setup failed: these actors are never kept warm
         self.per_actor = max(1, math.ceil(plan.in_flight / max(1, plan.workers)))
         self.created = time.monotonic()
 
@@ -122,6 +146,7 @@ class ActorPool:
         try:
             self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
+            self.broken = True
             cause = getattr(exc, "cause", None) or exc
             raise PipelineError(
                 f"{self.plan.name}: the operator could not be constructed on a Ray actor: "
@@ -135,19 +160,37 @@ class ActorPool:
             return None
         left = self.plan.startup_timeout - (time.monotonic() - self.created)
         if left <= 0:
-            raise PipelineError(
-                f"{self.plan.name}: no actor started within {self.plan.startup_timeout:g} s; "
-                f"the cluster has {self.ray.available_resources()} free — lower "
-                "num_cpus=/num_gpus=/num_worker= or add nodes")
+            raise no_room(self.ray, self.plan, "no actor started") or PipelineError(
+                f"{self.plan.name}: no actor started within startup_timeout="
+                f"{self.plan.startup_timeout:g} s, though the cluster has room for one: its "
+                "runtime_env or constructor is slow — raise startup_timeout= or check them")
         return left
 
     def close(self) -> None:
-        if self.plan.keep_warm and not any(self.load.values()):  # setups may still run
-            self.warm.give(self.ray, self.warm_key, ActorSet(self.actors, self.plan.resources))
+        """Kill the actors, or keep them warm: only healthy ones, none busy (setups of
+        actors not yet ready may still run)."""
+        if self.plan.keep_warm and not self.broken and not any(self.load.values()):
+            self.warm.give(self.ray, self.warm_key,
+                           ActorSet(self.actors, self.plan.resources, self.plan.name))
         else:
-            for actor in self.actors:
-                self.ray.kill(actor)
+            self.warm.kill(self.ray, self.actors)
         self.actors, self.setups, self.load = [], {}, {}
+
+
+def no_room(ray: Any, plan: StagePlan, what: str) -> PipelineError | None:
+    """The error of a stage whose workers cannot start because the cluster has no room
+    now for one (other actors or jobs hold it); None when it has room."""
+    demand = to_demand(plan.resources)
+    view = ClusterView.from_ray(ray)
+    free = view.free if view.free is not None else (ray.available_resources(),)
+    if Nodes(free).place(demand):
+        return None
+    return PipelineError(
+        f"{plan.name}: {what} within startup_timeout={plan.startup_timeout:g} s: each worker "
+        f"needs {demand_text(demand)} and the cluster has {view.room(demand)}, the rest held "
+        "by actors or tasks outside this run — free them (release_warm_pools(), other jobs' "
+        "actors), lower the stage's resources, or raise startup_timeout= if one call takes "
+        "that long")
 
 
 @functools.cache
