@@ -97,6 +97,7 @@ def test_a_survey_is_trusted_for_its_max_age_and_hub_cache_prune_drops_it(
 def test_the_stages_of_one_run_share_one_planner(registry, monkeypatch) -> None:
     """pip's configuration and the hub's project list are read once per pipeline run."""
     from hub.pipeline import DataCollection
+    from hub.pipeline._driver import prepare
 
     made: list[Planner] = []
     init = Planner.__init__
@@ -106,8 +107,10 @@ def test_the_stages_of_one_run_share_one_planner(registry, monkeypatch) -> None:
         init(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Planner, "__init__", counted)
-    plan = (DataCollection(range(2)).map(ops.add_one(), backend="ray")
-            .map(ops.render_row(), backend="ray", num_cpus=0.5).plan())
+    pipeline = (DataCollection(range(2)).map(ops.add_one(), backend="ray")
+                .map(ops.render_row(), backend="ray", num_cpus=0.5))
+    assert "decided when the run starts" in pipeline.explain() and made == []  # no env yet
+    plan = prepare(pipeline._steps).plan  # what a run prepares: each stage's env
     assert len(plan.steps) == 2 and len(made) == 1
 
 
