@@ -35,6 +35,7 @@ from ._exceptions import (
     ResolutionError,
     ScaffoldError,
     StorageError,
+    UpstreamError,
 )
 from ._operator import HubOrigin, Operator, OperatorSpec, Resources, normalize_name
 from ._plugins import get_plugin_manager
@@ -90,6 +91,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exports.py pins it
     "ScaffoldError",
     "Settings",
     "StorageError",
+    "UpstreamError",
     "__version__",
     "get_plugin_manager",
     "hookimpl",

@@ -46,13 +46,13 @@ def import_(file: Path, expected: str | None, as_json: bool) -> None:
     from .._bundle import archive_sha256
     from .._bundling import import_bundle
     from .._exceptions import BundleError
-    from .._mirror import human
+    from .._progress import human
     from ..client import HubClient
 
-    if expected and archive_sha256(file) != expected.strip().lower():
-        raise BundleError(f"bundle {file.name} has sha256 {archive_sha256(file)}, not "
-                          f"{expected}: it is not the archive `hub bundle` wrote; nothing "
-                          "was imported")
+    actual = archive_sha256(file) if expected else None  # BundleError: not a bundle at all
+    if expected and actual != expected.strip().lower():
+        raise BundleError(f"bundle {file.name} has sha256 {actual}, not {expected}: it is "
+                          "not the archive `hub bundle` wrote; nothing was imported")
     client = HubClient.from_settings()
     report = import_bundle(file, client, progress=not as_json)
     if as_json:

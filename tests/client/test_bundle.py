@@ -7,10 +7,15 @@ and a machine whose pip and uv point at a dead port (support.airgap), HUB_OFFLIN
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
+import sys
 import tarfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +26,7 @@ from support.hub_server import start_hub_server
 from support.upstream import OPERATOR, connected_env, hub, operator, upstream
 from uv import find_uv_bin
 
-from hub.server import Storage, create_token
+from hub.server import Storage, create_token, recover
 
 pytestmark = pytest.mark.server
 
@@ -130,3 +135,91 @@ def test_importing_a_bundle_needs_a_token_for_every_project(bundle: Path, tmp_pa
         assert done.returncode == 1
         assert "importing a bundle needs a token for every project" in done.stderr
         assert Storage(tmp_path / "storage").mirror.files() == []
+
+
+@pytest.mark.parametrize("damage", ["cut short", "random bytes", "empty"])
+@pytest.mark.parametrize("checked", [False, True])
+def test_a_file_that_is_no_bundle_is_refused_in_one_line(bundle: Path, tmp_path: Path,
+                                                         damage: str, checked: bool) -> None:
+    data = {"cut short": bundle.read_bytes()[:bundle.stat().st_size // 2],
+            "random bytes": os.urandom(50_000), "empty": b""}[damage]
+    bad = tmp_path / "bad.bundle"
+    bad.write_bytes(data)
+    with AppServer(tmp_path / "storage") as target:
+        before = _state(tmp_path / "storage")
+        sha = ["--sha256", hashlib.sha256(data).hexdigest()] if checked else []
+        done = hub(["import", str(bad), *sha], _air_gapped(tmp_path, target.url, target.token))
+        assert done.returncode == 1
+        assert done.stderr.splitlines() == [done.stderr.strip()], done.stderr  # one line
+        assert done.stderr.startswith("error: bundle bad.bundle is refused whole: ")
+        assert _state(tmp_path / "storage") == before
+
+
+@contextmanager
+def _unwritable(path: Path) -> Iterator[None]:
+    """``path`` refuses every write while the block runs (root ignores file modes, so
+    root makes it immutable)."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+    elif subprocess.run(["chattr", "+i", str(path)], capture_output=True,
+                        check=False).returncode != 0:
+        pytest.skip("running as root where `chattr +i` is not allowed")
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=True)
+        path.chmod(0o600)
+
+
+def test_an_import_whose_journal_cannot_be_written_leaves_the_hub_as_it_was(
+        bundle: Path, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    with AppServer(storage) as target:
+        env = _air_gapped(tmp_path, target.url, target.token)
+        before = _state(storage)
+        with _unwritable(storage / "journal.jsonl"):  # after the files are in place
+            done = hub(["import", str(bundle)], env)
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            f"error: POST {target.url}/api/import failed with 500: internal error while "
+            "answering POST /api/import; the details are in the hub's log"]
+        assert _state(storage) == before  # files/, mirror/, incoming/, journal, rows
+        again = hub(["import", str(bundle)], env)  # once it can be written: all of it
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.startswith("imported 1 operator wheel(s) and 8 mirrored wheel(s)")
+
+
+_IMPORT = ("import sys; from pathlib import Path; from hub.server import Storage; "
+           "from hub.server._import import import_file; "
+           "import_file(Storage(Path(sys.argv[1])), Path(sys.argv[2]))")
+
+
+def test_an_import_killed_after_placing_its_files_is_undone_at_the_next_start(
+        bundle: Path, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    store, _ = recover(storage)
+    create_token(store)
+    before = _state(storage)
+    journal = storage / "journal.jsonl"
+    kept = journal.read_bytes()
+    journal.unlink()
+    os.mkfifo(journal)  # the import blocks opening it to append: its files are in place
+    importing = subprocess.Popen([sys.executable, "-c", _IMPORT, str(storage), str(bundle)])
+    try:
+        deadline = time.monotonic() + 120
+        while len(_placed(storage)) < 9:
+            assert importing.poll() is None and time.monotonic() < deadline, "never placed"
+            time.sleep(0.05)
+    finally:
+        importing.kill()  # SIGKILL: no clean-up of its own
+        importing.wait(30)
+    journal.unlink()
+    journal.write_bytes(kept)
+    _, report = recover(storage)  # what `hub serve` does at start
+    assert _state(storage) == before
+    assert report.reindexed == [] and report.removed_temporaries == 9
+
+
+def _placed(storage: Path) -> list[Path]:
+    return [p for area in ("files", "mirror") for p in (storage / area).rglob("*.whl")]
