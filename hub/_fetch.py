@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import requests
+import urllib3
 
 from ._dist import file_sha256
 from ._exceptions import MirrorError, UpstreamError
@@ -79,7 +80,8 @@ def _download(url: str, part: Path, session: requests.Session, progress: Progres
                 _copy(_arriving(response), out, digest, progress)
                 out.flush()
                 os.fsync(out.fileno())
-    except requests.RequestException as exc:
+    # _arriving reads urllib3's stream itself, so a cut body raises urllib3's ProtocolError
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise UpstreamError(f"cannot fetch {url} from the upstream source: "
                             f"{type(exc).__name__}: {exc} — check that the source is "
                             "reachable, then run `hub mirror` again (what was fetched is "

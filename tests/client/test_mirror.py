@@ -5,18 +5,28 @@ Against a local upstream index that logs every request (support.upstream), never
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from support.hub_server import HubServer, start_hub_server
-from support.index import Stall, operator_wheel
+from support.index import Index, Stall, build_wheel, operator_wheel
 from support.upstream import BIG, OPERATOR, connected_env, hub, operator, upstream
+
+from hub import HubConnectionError, UpstreamError
+from hub._mirror import MirrorPlan, copy_one, plan_mirror, run_mirror
+from hub._progress import human
+from hub.cli.mirror_cmd import targets_and_planner
+from hub.client import HubClient
 
 pytestmark = pytest.mark.server
 
@@ -132,3 +142,145 @@ def test_mirror_refuses_to_run_offline(tmp_path: Path) -> None:
         "target: " + done.stderr.split("target: ")[1].splitlines()[0],
         ("error: `hub mirror` copies from the upstream sources, so it runs on a connected "
          "machine: unset HUB_OFFLINE (or `offline` in the config)")]
+
+
+@pytest.mark.parametrize("left", ["finished", "cut"])
+def test_a_spooled_download_of_another_lock_is_never_mirrored(tmp_path: Path, left: str
+                                                              ) -> None:
+    server, _ = _published(tmp_path)
+    try:
+        with upstream(tmp_path / "upstream") as index:
+            env = connected_env(server.url, server.token, index, tmp_path / "cache")
+            right = index.root / "files" / BIG
+            other = build_wheel(tmp_path / "other", "gamma", "0.5",  # same name, other bytes
+                                modules={"gamma/__init__.py": f"B = {os.urandom(1 << 20)!r}\n"})
+            spool = tmp_path / "cache" / "mirror"
+            spool.mkdir(parents=True)
+            planted = spool / (BIG if left == "finished" else f"{BIG}.part")
+            data = other.read_bytes()  # an earlier run's, for another lock
+            planted.write_bytes(data if left == "finished" else data[:len(data) // 2])
+            done = hub(["mirror", OPERATOR], env)
+            assert done.returncode == 0, done.stderr
+            served = requests.get(f"{server.url}/mirror/files/gamma/{BIG}", timeout=30)
+            assert served.content == right.read_bytes() != data
+            asked = [r.range for r in index.fetched(BIG)]  # a cut one is resumed, then refetched
+            assert asked == ([None] if left == "finished" else [f"bytes={len(data) // 2}-", None])
+            assert list(spool.iterdir()) == []
+    finally:
+        server.stop()
+
+
+def test_spooled_downloads_the_hub_already_holds_are_cleaned_up(tmp_path: Path) -> None:
+    server, _ = _published(tmp_path)
+    try:
+        with upstream(tmp_path / "upstream") as index:
+            env = connected_env(server.url, server.token, index, tmp_path / "cache")
+            assert hub(["mirror", OPERATOR], env).returncode == 0
+            spool = tmp_path / "cache" / "mirror"
+            beta = index.root / "files" / "beta-2.0-py3-none-any.whl"
+            (spool / beta.name).write_bytes(beta.read_bytes())  # a kill after PUT, before unlink
+            (spool / f"{BIG}.part").write_bytes(b"half")
+            (spool / "notes.txt").write_text("not ours")
+            before = len(index.log)
+            again = hub(["mirror", OPERATOR], env)
+            assert again.returncode == 0, again.stderr
+            assert sorted(p.name for p in spool.iterdir()) == ["notes.txt"]
+            assert index.log[before:] == []
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[tuple[MirrorPlan, HubClient, Index]]:
+    """A mirror plan made in this process against a hub with the operator and upstream."""
+    server, _ = _published(tmp_path)
+    try:
+        with upstream(tmp_path / "upstream") as index:
+            for key, value in connected_env(server.url, server.token, index,
+                                            tmp_path / "cache").items():
+                monkeypatch.setenv(key, value)
+            found, planner, client = targets_and_planner((), (), (), None)
+            yield plan_mirror([OPERATOR], found, client, planner), client, index
+    finally:
+        server.stop()
+
+
+def test_files_another_run_mirrored_meanwhile_count_as_already_there(
+        planned: tuple[MirrorPlan, HubClient, Index], tmp_path: Path) -> None:
+    plan, client, _ = planned
+    copies, present = plan.copies, len(plan.present)
+    early = copies[:2]  # a run at the same time copies two of them first
+    for copy in early:
+        assert copy_one(copy, client, tmp_path / "other-spool", requests.Session(),
+                        lambda n: None)[1]
+    summary = run_mirror(plan, client, tmp_path / "spool", progress=False)
+    sizes = {c.source.filename: c.source.size or 0 for c in copies}
+    late = sum(sizes.values()) - sum(sizes[c.source.filename] for c in early)
+    assert (summary.files, summary.bytes) == (len(copies) - 2, late)
+    assert summary.already == present + 2
+    assert summary.line().startswith(f"mirrored {len(copies) - 2} file(s), {human(late)}, ")
+    assert f"; {present + 2} already there" in summary.line()
+
+
+def test_an_upstream_that_stops_answering_is_one_line_naming_it(
+        planned: tuple[MirrorPlan, HubClient, Index], tmp_path: Path) -> None:
+    plan, client, index = planned
+    fetched = [c for c in plan.copies if c.source.url.startswith(index.url)]
+    index.stall = Stall(fetched[0].source.filename, after=0)  # then the connection closes
+    index.stall.release.set()
+    with pytest.raises(UpstreamError) as raised:
+        run_mirror(plan, client, tmp_path / "spool", progress=False)
+    assert raised.value.url == fetched[0].source.url
+    assert str(raised.value).startswith(f"cannot fetch {fetched[0].source.url} from the "
+                                        "upstream source: ")
+    assert "\n" not in str(raised.value) and not isinstance(raised.value, HubConnectionError)
+
+
+def _with_tty_stderr(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run `hub ARGS` with stderr on a pseudo-terminal (as in a shell); its exit code and
+    what it wrote there."""
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    process = subprocess.Popen([sys.executable, "-m", "hub", *args], env=env,
+                               stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(60), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_progress_bar_shows_on_a_terminal_and_never_with_json(tmp_path: Path,
+                                                                  as_json: bool) -> None:
+    server, _ = _published(tmp_path)
+    try:
+        with upstream(tmp_path / "upstream") as index:
+            env = connected_env(server.url, server.token, index, tmp_path / "cache")
+            code, stderr = _with_tty_stderr(["mirror", OPERATOR, *(["--json"] * as_json)], env)
+            assert code == 0, stderr
+            assert ("mirroring:" in stderr and "%|" in stderr) is not as_json, stderr
+            assert stderr.startswith("target: Python ")
+    finally:
+        server.stop()
+
+
+def test_without_a_terminal_no_bar_is_printed(tmp_path: Path) -> None:
+    server, _ = _published(tmp_path)
+    try:
+        with upstream(tmp_path / "upstream") as index:
+            env = connected_env(server.url, server.token, index, tmp_path / "cache")
+            done = hub(["mirror", OPERATOR], env)  # stderr is a pipe
+            assert done.returncode == 0, done.stderr
+            assert done.stderr.splitlines() == [line for line in done.stderr.splitlines()
+                                                if line.startswith("target: ")]
+    finally:
+        server.stop()
