@@ -245,13 +245,16 @@ def install_command(reqs: Sequence[str], index_url: str, python: str, installer:
 
 
 def interpreter_flags(python: str) -> str:
-    """The `hub mirror` options naming ``python``'s kind (Python, platform/machine)."""
-    code = ("import platform,sys;print(f'--python {platform.python_version()} --platform "
-            "{sys.platform}/{platform.machine()}')")
-    try:
-        return run("asking the interpreter", [python, "-c", code]).stdout.strip()
-    except CommandFailed:
-        return ""
+    """The `hub mirror` options naming ``python``'s kind: Python, platform/machine and the
+    accelerator of this machine's CUDA driver, as the nodes' survey reports them (`hub
+    mirror` defaults to cpu, whose mirror lacks the CUDA builds a GPU machine installs)."""
+    from runtime_env import Target
+    from runtime_env._survey import probe_interpreter
+    from runtime_env._target import target_flags
+
+    found = probe_interpreter(python)
+    return target_flags(Target(found.python, found.platform, found.machine,
+                               found.accelerator)) if found else ""
 
 
 def _extra_index() -> str:

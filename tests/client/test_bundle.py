@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -223,3 +224,36 @@ def test_an_import_killed_after_placing_its_files_is_undone_at_the_next_start(
 
 def _placed(storage: Path) -> list[Path]:
     return [p for area in ("files", "mirror") for p in (storage / area).rglob("*.whl")]
+
+
+@pytest.mark.parametrize("setting", ["HUB_OFFLINE", "the config file"])
+def test_an_offline_install_of_what_is_not_mirrored_is_one_line(tmp_path: Path, setting: str
+                                                                ) -> None:
+    with AppServer(tmp_path / "storage") as plain:  # the operator, and no mirror
+        published = hub(["publish", str(operator(tmp_path / "operator"))],
+                        {"HUB_URL": plain.url, "HUB_TOKEN": plain.token, "PATH": ""})
+        assert published.returncode == 0, published.stderr
+        env = _air_gapped(tmp_path, plain.url, plain.token)
+        if setting == "the config file":
+            del env["HUB_OFFLINE"]
+            env["HUB_CONFIG"] = str(tmp_path / "hub.toml")
+            (tmp_path / "hub.toml").write_text("[hub]\noffline = true\n")
+        venv = tmp_path / "venv"
+        subprocess.run([find_uv_bin(), "venv", "-q", str(venv)], check=True)
+        python = venv / "bin" / "python"
+        done = hub(["install", OPERATOR, "--python", str(python)], env)
+        assert done.returncode == 1
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        version = subprocess.run([python, "-c", "import platform; print(platform."
+                                  "python_version())"], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+        assert re.fullmatch(
+            rf"error: offline: (alpha|gamma) is not mirrored on the hub at {plain.url} for the "
+            rf"environment of {re.escape(str(python))}, which is the only index \(HUB_OFFLINE\)"
+            rf" — on a connected machine run `hub mirror {OPERATOR} --python "
+            rf"{re.escape(version)} --platform linux/x86_64 --accelerator cpu` \(then `hub "
+            r"bundle`/`hub import` if that hub is not this one\)", done.stderr.strip())
+        listed = subprocess.run([find_uv_bin(), "pip", "list", "--python", str(python),
+                                 "--format", "json"], capture_output=True, text=True,
+                                check=True).stdout
+        assert json.loads(listed) == []  # nothing installed

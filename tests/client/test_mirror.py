@@ -134,9 +134,13 @@ def test_an_operator_cannot_be_published_under_a_mirrored_name(tmp_path: Path) -
         server.stop()
 
 
-def test_mirror_refuses_to_run_offline(tmp_path: Path) -> None:
-    done = hub(["mirror", OPERATOR], {"HUB_OFFLINE": "1", "HUB_URL": "http://127.0.0.1:9",
-                                      "HUB_CONFIG": str(tmp_path / "none")})
+@pytest.mark.parametrize("setting", ["HUB_OFFLINE", "the config file"])
+def test_mirror_refuses_to_run_offline(tmp_path: Path, setting: str) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text("[hub]\noffline = true\n" if setting == "the config file" else "")
+    env = {"HUB_URL": "http://127.0.0.1:9", "HUB_CONFIG": str(config),
+           **({"HUB_OFFLINE": "1"} if setting == "HUB_OFFLINE" else {})}
+    done = hub(["mirror", OPERATOR], env)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "target: " + done.stderr.split("target: ")[1].splitlines()[0],
