@@ -1,0 +1,61 @@
+"""An HTTP proxy in front of a server that records every path asked through it: a test's
+access log of the hub (which logs no requests), e.g. given to Ray nodes as HUB_WORKER_URL
+to see what they fetched from the hub."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+from .net import free_port
+
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length"}
+
+
+@dataclass
+class Recording:
+    """The proxy's URL and the paths of the GET requests it forwarded, in order."""
+
+    url: str
+    paths: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def recording_proxy(upstream: str) -> Iterator[Recording]:
+    """Forward GET requests to ``upstream`` while the block runs, recording each path."""
+    port = free_port()
+    recording = Recording(f"http://127.0.0.1:{port}")
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(upstream, recording))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield recording
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _handler(upstream: str, recording: Recording) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            recording.paths.append(self.path)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            answer = requests.get(upstream + self.path, headers=headers, timeout=60)
+            body = answer.content
+            self.send_response(answer.status_code)
+            for key, value in answer.headers.items():
+                if key.lower() not in _HOP:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
