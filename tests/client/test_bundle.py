@@ -27,6 +27,7 @@ from support.hub_server import start_hub_server
 from support.upstream import OPERATOR, connected_env, hub, operator, upstream
 from uv import find_uv_bin
 
+from hub._bundle import archive_sha256
 from hub.server import Storage, create_token, recover
 
 pytestmark = pytest.mark.server
@@ -49,6 +50,11 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             assert done.returncode == 0, done.stderr
             assert done.stdout.startswith(f"wrote {root / 'ops.bundle'}: 1 operator wheel(s) "
                                           "and 8 mirrored wheel(s)")
+            as_json = hub(["bundle", OPERATOR, "-o", str(root / "again.bundle"), "--json"], env)
+            summary = json.loads(as_json.stdout)
+            assert summary == {"path": str(root / "again.bundle"), "operators": 1,
+                               "mirrored": 8, "bytes": summary["bytes"],
+                               "sha256": archive_sha256(root / "again.bundle")}
         yield root / "ops.bundle"
     finally:
         server.stop()
