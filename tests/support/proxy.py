@@ -4,15 +4,14 @@ to see what they fetched from the hub."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import requests
 
-from .net import free_port
+from .net import serving
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length"}
 
@@ -28,16 +27,10 @@ class Recording:
 @contextmanager
 def recording_proxy(upstream: str) -> Iterator[Recording]:
     """Forward GET requests to ``upstream`` while the block runs, recording each path."""
-    port = free_port()
-    recording = Recording(f"http://127.0.0.1:{port}")
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(upstream, recording))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    recording = Recording("")
+    with serving(_handler(upstream, recording)) as url:
+        recording.url = url
         yield recording
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _handler(upstream: str, recording: Recording) -> type[BaseHTTPRequestHandler]:
