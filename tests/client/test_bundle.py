@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import re
+import signal
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -18,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -28,7 +31,8 @@ from support.upstream import OPERATOR, connected_env, hub, operator, upstream
 from uv import find_uv_bin
 
 from hub._bundle import archive_sha256
-from hub.server import Storage, create_token, recover
+from hub.server import Storage, check, create_token, recover
+from hub.server._import import import_file
 
 pytestmark = pytest.mark.server
 
@@ -263,3 +267,72 @@ def test_an_offline_install_of_what_is_not_mirrored_is_one_line(tmp_path: Path, 
                                  "--format", "json"], capture_output=True, text=True,
                                 check=True).stdout
         assert json.loads(listed) == []  # nothing installed
+
+
+_KILLED_AT_THE_JOURNAL = """
+import os, signal, sys
+from pathlib import Path
+from hub.server import Storage
+from hub.server._import import import_file
+store, written = Storage(Path(sys.argv[1])), int(sys.argv[3])
+append = store.journal.append
+def killed(*events):  # SIGKILL with `written` of the import's lines in the journal
+    if written:
+        append(*events[:written if written > 0 else len(events)])
+    os.kill(os.getpid(), signal.SIGKILL)
+store.journal.append = killed
+import_file(store, Path(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize(("written", "kept"), [(0, False), (4, False), (-1, True)],
+                         ids=["before its journal lines", "midway through them",
+                              "after them, before COMMIT"])
+def test_an_import_killed_at_its_journal_is_settled_whole_at_the_next_start(
+        bundle: Path, tmp_path: Path, written: int, kept: bool) -> None:
+    storage = tmp_path / "storage"
+    store, _ = recover(storage)
+    create_token(store)
+    before = _state(storage)
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_THE_JOURNAL, str(storage),
+                             str(bundle), str(written)], capture_output=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(_placed(storage)) == 9  # every file was in place when it died
+    _, report = recover(storage)
+    if kept:  # the journal holds the whole import: recovery indexes all of it
+        assert sorted(report.reindexed) == sorted(p.name for p in _placed(storage))
+        assert report.unjournaled == [] and len(_state(storage)[2]) == 9
+        assert check(storage).ok
+    else:
+        assert _state(storage) == before and report.removed_temporaries == 9
+
+
+class _CommitFails:
+    """A connection whose COMMIT fails as on a full disk (the fault is injected: SQLite
+    cannot be made to fail its COMMIT on purpose here)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+
+def test_an_import_whose_commit_fails_puts_its_files_and_journal_lines_back(
+        bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = tmp_path / "storage"
+    store, _ = recover(storage)
+    create_token(store)
+    before, connect = _state(storage), store.connect
+
+    @contextmanager
+    def failing(write: bool = False) -> Iterator[Any]:
+        with connect(write) as db:
+            yield _CommitFails(db) if write else db
+
+    monkeypatch.setattr(store, "connect", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        import_file(store, bundle)  # after its files were placed and its lines journaled
+    assert _state(storage) == before
