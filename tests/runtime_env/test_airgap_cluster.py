@@ -151,6 +151,6 @@ def test_image_decode_then_embed_on_the_air_gapped_node_from_the_hubs_mirror(
     builds = [json.loads(line) for line in (node_envs / "builds.log").read_text().splitlines()]
     assert builds and all(b["ok"] for b in builds)
     assert (node_envs / "tools" / "uv-0.13.9" / "bin" / "uv").exists()
-    fetched = [path for path in seen.paths if path.startswith("/mirror/files/")]
-    assert any(path.startswith("/mirror/files/uv/uv-0.13.9-") for path in fetched), fetched
-    assert any(path.startswith("/mirror/files/torch/torch-2.13.0") for path in fetched)
+    fetched = [r for r in seen.requests if r.startswith("GET /mirror/files/")]
+    assert any(r.startswith("GET /mirror/files/uv/uv-0.13.9-") for r in fetched), fetched
+    assert any(r.startswith("GET /mirror/files/torch/torch-2.13.0") for r in fetched)

@@ -18,15 +18,16 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "co
 
 @dataclass
 class Recording:
-    """The proxy's URL and the paths of the GET requests it forwarded, in order."""
+    """The proxy's URL and the requests it forwarded, in order: ``GET /path`` (or HEAD)."""
 
     url: str
-    paths: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
 
 @contextmanager
 def recording_proxy(upstream: str) -> Iterator[Recording]:
-    """Forward GET requests to ``upstream`` while the block runs, recording each path."""
+    """Forward GET and HEAD requests to ``upstream`` while the block runs, recording each
+    path."""
     recording = Recording("")
     with serving(_handler(upstream, recording)) as url:
         recording.url = url
@@ -36,17 +37,26 @@ def recording_proxy(upstream: str) -> Iterator[Recording]:
 def _handler(upstream: str, recording: Recording) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            recording.paths.append(self.path)
+            self._forward("GET")
+
+        def do_HEAD(self) -> None:  # uv asks before fetching a URL requirement
+            self._forward("HEAD")
+
+        def _forward(self, method: str) -> None:
+            recording.requests.append(f"{method} {self.path}")
             headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-            answer = requests.get(upstream + self.path, headers=headers, timeout=60)
+            answer = requests.request(method, upstream + self.path, headers=headers,
+                                      timeout=60)
             body = answer.content
             self.send_response(answer.status_code)
             for key, value in answer.headers.items():
                 if key.lower() not in _HOP:
                     self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", answer.headers.get("Content-Length", "0")
+                             if method == "HEAD" else str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if method == "GET":
+                self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
             pass
