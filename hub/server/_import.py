@@ -106,27 +106,28 @@ def _checked(entry: BundleFile, temp: Path) -> _Item:
 
 def _commit(store: Storage, items: list[_Item]) -> ImportReport:
     _check_kinds(items)
-    report = ImportReport(operators=0, mirrored=0, already=0, bytes=0)
     with store.connect(write=True) as db:
         new = [i for i in items if (store.is_new(db, i.info) if _operator(i)
                                     else _mirror.is_new(db, i.info))]
-        report["already"] = len(items) - len(new)
-        if not new:
-            return report
-        now = utc_now()
-        finals, events = [_final(store, i) for i in new], [_event(i, now) for i in new]
-        unit = ImportUnit(store, finals, events)
-        with unit:
-            for item, final in zip(new, finals):
-                unit.place(item.temp, final)
-            for item in new:
-                _insert(db, item, now)
-            store.journal.append(*events)  # the commit point (see _import_unit)
-            db.execute("COMMIT")  # inside the unit: a COMMIT that fails is undone too
-    for item in new:
-        report["operators" if _operator(item) else "mirrored"] += 1
-        report["bytes"] += item.info.size
-    return report
+        if new:
+            _add_all(store, db, new)
+    operators = sum(1 for i in new if _operator(i))
+    return ImportReport(operators=operators, mirrored=len(new) - operators,
+                        already=len(items) - len(new), bytes=sum(i.info.size for i in new))
+
+
+def _add_all(store: Storage, db: sqlite3.Connection, new: list[_Item]) -> None:
+    """Place, record and journal the new files as one unit, and COMMIT inside it."""
+    now = utc_now()
+    finals, events = [_final(store, i) for i in new], [_event(i, now) for i in new]
+    unit = ImportUnit(store, finals, events)
+    with unit:
+        for item, final in zip(new, finals):
+            unit.place(item.temp, final)
+        for item in new:
+            _insert(db, item, now)
+        store.journal.append(*events)  # the commit point (see _import_unit)
+        db.execute("COMMIT")  # inside the unit: a COMMIT that fails is undone too
 
 
 def _check_kinds(items: list[_Item]) -> None:
