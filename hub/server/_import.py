@@ -143,8 +143,8 @@ def _operator(item: _Item) -> bool:
 
 
 def _final(store: Storage, item: _Item) -> Path:
-    """Where the item's file goes (its temp file fsynced); refused when a file no record
-    explains lies there."""
+    """Where a new file goes (refused when a file no row explains lies there), its temp
+    file fsynced first."""
     area = store if _operator(item) else store.mirror
     final = area.path_of(item.info.name, item.info.filename)
     if os.path.lexists(final):

@@ -71,34 +71,31 @@ class ImportUnit:
         self.record.unlink(missing_ok=True)
 
 
-def finish_interrupted(store: Storage) -> int:
-    """Settle every import a crash cut (see the module docstring); the files put back."""
-    returned = 0
+def finish_interrupted(store: Storage) -> None:
+    """Settle every import a crash cut (see the module docstring): the files of one that
+    is undone go back to ``incoming/`` as temporaries, which recovery then removes."""
     for record in sorted(store.incoming_dir.glob(f"{RECORD_PREFIX}*.json")):
         data = _read_record(record)
         if data is not None:
-            returned += _settle(store, data)
+            _settle(store, data)
         record.unlink()
-    return returned
 
 
-def _settle(store: Storage, data: dict[str, Any]) -> int:
+def _settle(store: Storage, data: dict[str, Any]) -> None:
     """Keep the import when all its lines are in the journal; else undo it."""
     size, events = data["journal_size"], data["events"]
     tail = _tail(store.journal.path, size)
-    complete = [_json(line) for line in tail.split(b"\n")[:-1]] if tail is not None else []
+    lines = tail.split(b"\n")[:-1] if tail is not None else []  # the last one: torn, or b""
+    complete = [_json(line) for line in lines if line.strip()]  # (an append may start "\n")
     ours = tail is not None and all(line in events for line in complete)
     if ours and all(event in complete for event in events):
-        return 0  # committed: recovery indexes whatever has no row yet
-    returned = 0
+        return  # committed: recovery indexes whatever has no row yet
     for name in data["files"]:
         path = store.root / name
         if os.path.isfile(path) and not os.path.islink(path):
             _put_back(path, store.temp_path())
-            returned += 1
     if ours:
         _cut(store.journal.path, size)  # a torn append of this import's own lines
-    return returned
 
 
 def _put_back(final: Path, temp: Path) -> None:

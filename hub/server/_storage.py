@@ -283,7 +283,7 @@ class Storage:
             if write:
                 db.execute("BEGIN IMMEDIATE")  # the write lock, across processes
             yield db
-            if write and db.in_transaction:  # (an import commits inside its undo block)
+            if db.in_transaction:  # (a commit step may have committed already)
                 db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

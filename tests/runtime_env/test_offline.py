@@ -3,18 +3,14 @@ one line for a missing wheel, targets and wheel tags. No Ray; one in-process hub
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from dataclasses import replace
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from server.helpers import AppServer
-from support.upstream import OPERATOR, operator, upstream
 
 from hub import HubOrigin, NotMirrored, OperatorSpec
-from hub._hub_operators import fetch_spec
 from hub.client import HubClient
 from hub.config import Settings
 from hub.offline import missing_package
@@ -22,7 +18,6 @@ from runtime_env import NodeReport, Planner, Scope, Sources, Survey, Target, UvR
 from runtime_env._builds import tag_rank
 from runtime_env._mirror import targets
 from runtime_env._node_builder import _installer_env
-from runtime_env._target import target_flags
 
 TARGET = Target("3.11.7")
 HUB = "http://hub.internal:8470"
@@ -129,37 +124,3 @@ def test_the_node_builder_gives_its_installers_none_of_the_nodes_index_variables
     env = _installer_env()
     assert not {"PIP_INDEX_URL", "PIP_FIND_LINKS", "UV_DEFAULT_INDEX", "UV_INDEX_URL"} & set(env)
     assert env["UV_CACHE_DIR"] == "/tmp/kept"
-
-
-def test_offline_a_mirror_without_the_node_tool_fails_in_planning_in_one_line(
-        tmp_path: Path) -> None:
-    with upstream(tmp_path / "upstream") as index, AppServer(tmp_path / "hub") as hub:
-        client = HubClient(hub.url, token=hub.token)
-        client.upload(operator(tmp_path / "operator"), progress=False)
-        files = index.root / "files"
-        for wheel in sorted(files.glob("*.whl")):  # the operator's pins, not the pinned uv
-            if wheel.name.startswith(("alpha-", "beta-", "gamma-")):
-                _mirror(client, wheel)
-        target = Target.current()
-        node = NodeReport("bare", {"CPU": 1.0}, target.python_version, offline=True,
-                          packages={"opshub": (version("opshub"), ())})
-        scope = Scope(Survey((node,)), target)
-        planner = Planner(settings=Settings(cache_dir=tmp_path / "cache", url=hub.url,
-                                            hub_configured=True), client=client)
-        spec = fetch_spec(client, OPERATOR)
-        with pytest.raises(NotMirrored) as raised:
-            planner.plan([spec], scope)  # no Ray: this process never starts or joins one
-        assert str(raised.value) == (
-            f"offline: uv 0.13.9 (the tool node envs are built with) is not mirrored on the "
-            f"hub at {hub.url} for {target.describe()}, which is the only index (HUB_OFFLINE) "
-            f"— on a connected machine run `hub mirror {OPERATOR} {target_flags(target)}` "
-            "(then `hub bundle`/`hub import` if that hub is not this one)")
-        _mirror(client, next(files.glob("uv-0.13.9-*.whl")))
-        plan = planner.plan([spec], scope)  # with it mirrored, the same plan is made
-        assert plan is not None and plan.requirements
-
-
-def _mirror(client: HubClient, wheel: Path) -> None:
-    with open(wheel, "rb") as body:
-        client.mirror_upload(body, wheel.name, wheel.name.split("-")[0],
-                             hashlib.sha256(wheel.read_bytes()).hexdigest())
