@@ -46,7 +46,13 @@ from .hookspecs import hookimpl
 from .metadata import OperatorMetadata
 
 if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
-    from runtime_env import MirrorError, NotMirrored, PinConflict, ResolutionError
+    from runtime_env import (
+        MirrorError,
+        NotMirrored,
+        PinConflict,
+        ResolutionError,
+        UpstreamError,
+    )
 
     from .client import HubClient
     from .pipeline import DataCollection, per_worker
@@ -57,7 +63,7 @@ if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
 _LAZY = {"DataCollection": "hub.pipeline", "per_worker": "hub.pipeline",
          "HubClient": "hub.client", "MirrorError": "runtime_env",
          "NotMirrored": "runtime_env", "PinConflict": "runtime_env",
-         "ResolutionError": "runtime_env"}
+         "ResolutionError": "runtime_env", "UpstreamError": "runtime_env"}
 
 
 def __getattr__(name: str) -> object:
@@ -101,6 +107,7 @@ __all__ = [
     "ResolutionError",
     "ScaffoldError",
     "StorageError",
+    "UpstreamError",
     "__version__",
     "hookimpl",
     "ops",

@@ -203,6 +203,18 @@ def read_bundle(path: Path, extract: Callable[[BundleFile], IO[bytes]] | None = 
 def _check_trailer(path: Path, shown: str) -> None:
     """The last member holds the sha256 of every byte before its header, and only zero
     padding follows it: no byte of the archive can change unseen."""
+    last, stated = _trailer(path, shown)
+    actual, tail_clean = _sum_before(path, last.offset, last.offset_data + last.size)
+    if stated != actual:
+        raise _refused(shown, f"its bytes have sha256 {actual}, but it was written with "
+                              f"{stated[:64]!r}: the archive changed after `hub bundle`")
+    if not tail_clean:
+        raise _refused(shown, "bytes after its last member changed (tar padding is all zero)")
+
+
+def _trailer(path: Path, shown: str) -> tuple[tarfile.TarInfo, str]:
+    """The archive's last member (its own sum) and the sum it states; refused when the
+    file is no tar (empty, cut short, other bytes) or does not end with that member."""
     try:
         with tarfile.open(path, mode="r:") as tar:
             members = tar.getmembers()
@@ -215,18 +227,13 @@ def _check_trailer(path: Path, shown: str) -> None:
             stated = extracted.read().decode("ascii", "replace").strip() if extracted else ""
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise _refused(shown, f"it is not a readable tar archive ({exc})") from None
-    actual, tail_clean = _sum_before(path, last.offset, last.offset_data + last.size)
-    if stated != actual:
-        raise _refused(shown, f"its bytes have sha256 {actual}, but it was written with "
-                              f"{stated[:64]!r}: the archive changed after `hub bundle`")
-    if not tail_clean:
-        raise _refused(shown, "bytes after its last member changed (tar padding is all zero)")
+    return last, stated
 
 
 def archive_sha256(path: Path) -> str:
-    """The archive's own sha256, as `hub bundle` printed it (the trailer's sum)."""
-    with tarfile.open(path, mode="r:") as tar:
-        last = tar.getmembers()[-1]
+    """The archive's own sha256, as `hub bundle` printed it (the trailer's sum);
+    :class:`BundleError` when the file is not a readable bundle."""
+    last, _ = _trailer(path, f"bundle {path.name}")
     return _sum_before(path, last.offset, last.offset_data + last.size)[0]
 
 

@@ -10,7 +10,6 @@ then streams it to the hub, which verifies it again and commits all of it or not
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from ._bundle import BundleFile, BundleLock, Member, new_manifest, read_bundle, 
 from ._exceptions import BundleError
 from ._hub_operators import fetch_spec
 from ._operator import normalize_name
+from ._progress import Counted, byte_bar, human
 
 if TYPE_CHECKING:
     from runtime_env import Planner, Target
@@ -40,8 +40,6 @@ class BundleSummary:
     sha256: str
 
     def line(self) -> str:
-        from ._mirror import human
-
         return (f"wrote {self.path}: {self.operators} operator wheel(s) and {self.mirrored} "
                 f"mirrored wheel(s), {human(self.bytes)}; sha256 {self.sha256}")
 
@@ -49,8 +47,6 @@ class BundleSummary:
 def make_bundle(names: Sequence[str], targets: Sequence[Target], output: Path,
                 client: HubClient, planner: Planner, progress: bool = True) -> BundleSummary:
     """Write the bundle of NAMES for ``targets`` from the hub to ``output``."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
-
     from runtime_env.mirror import target_locks
 
     specs = [fetch_spec(client, name) for name in names]
@@ -70,8 +66,7 @@ def make_bundle(names: Sequence[str], targets: Sequence[Target], output: Path,
                             [e for e, _ in entries.values()])
     members = [Member(entry, _opener(client, url)) for entry, url in entries.values()]
     total = sum(e["size"] for e, _ in entries.values())
-    with tqdm(total=total, unit="B", unit_scale=True, desc="bundling", leave=False,
-              disable=not (progress and sys.stderr.isatty())) as bar:
+    with byte_bar(total, "bundling", progress) as bar:
         digest = write_bundle(output, manifest, members, bar.update)
     kinds = [e["kind"] for e, _ in entries.values()]
     return BundleSummary(output, kinds.count("operator"), kinds.count("mirror"), total, digest)
@@ -80,16 +75,10 @@ def make_bundle(names: Sequence[str], targets: Sequence[Target], output: Path,
 def import_bundle(path: Path, client: HubClient, progress: bool = True) -> dict[str, Any]:
     """Verify the bundle at ``path`` whole, then send it to the hub (which verifies it
     again and imports all or nothing); the hub's report."""
-    from tqdm import tqdm
-
-    from ._mirror import _Counted
-
     read_bundle(path)
     size = path.stat().st_size
-    with open(path, "rb") as handle, tqdm(
-            total=size, unit="B", unit_scale=True, desc="importing", leave=False,
-            disable=not (progress and sys.stderr.isatty())) as bar:
-        return client.import_bundle(_Counted(handle, size, bar.update))
+    with open(path, "rb") as handle, byte_bar(size, "importing", progress) as bar:
+        return client.import_bundle(Counted(handle, size, bar.update))
 
 
 def _add(entries: dict[str, tuple[BundleFile, str]], item: tuple[BundleFile, str]) -> None:

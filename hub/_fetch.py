@@ -5,6 +5,11 @@ folder (``<cache dir>/mirror``) as ``<name>.part``, its sha256 computed while it
 and compared with the lock's when it ends, then renamed to ``<name>``: so after a kill a
 finished download is never fetched again, and a cut one resumes where it stopped (an
 HTTP Range request; a source that ignores Range sends it whole again).
+
+The spool is keyed by filename only, and another run may have locked other bytes under
+that name (another operator's lock, a rebuilt wheel): so whatever the spool holds is
+checked against *this* lock's sha256 again before use, and thrown away if it is not one
+of them.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from pathlib import Path
 from typing import IO
 
 import requests
+import urllib3
 
-from runtime_env import MirrorError
+from runtime_env import MirrorError, UpstreamError
 
-from ._exceptions import HubConnectionError
+from ._dist import file_sha256
 
 TIMEOUT = 60.0  # seconds to connect and between bytes
 _CHUNK = 1 << 20
@@ -32,9 +38,16 @@ def fetch(url: str, filename: str, hashes: Collection[str], spool: Path,
     spool.mkdir(parents=True, exist_ok=True)
     done = spool / filename
     if done.is_file():
-        return done, _sha_of(done)  # checked before it was renamed into place
+        digest = _sha_of(done)
+        if digest in hashes:
+            return done, digest
+        done.unlink()  # another lock's bytes under this name (an earlier run): never these
     part = spool / f"{filename}.part"
+    resumed = part.exists()
     digest = _download(url, part, session, progress)
+    if digest not in hashes and resumed:  # a part of another lock's bytes: fetch it whole
+        part.unlink(missing_ok=True)
+        digest = _download(url, part, session, progress)
     if digest not in hashes:
         part.unlink(missing_ok=True)
         raise MirrorError(f"{url} served bytes with sha256 {digest}, not the lock's "
@@ -46,14 +59,11 @@ def fetch(url: str, filename: str, hashes: Collection[str], spool: Path,
 
 def check_local(path: Path, hashes: Collection[str]) -> tuple[Path, str]:
     """A find-links file and its sha256, after checking it is one of ``hashes``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    if digest.hexdigest() not in hashes:
-        raise MirrorError(f"{path} has sha256 {digest.hexdigest()}, not the lock's: the folder "
-                          "holds another build of that name — refusing to mirror it")
-    return path, digest.hexdigest()
+    digest = _sha_of(path)
+    if digest not in hashes:
+        raise MirrorError(f"{path} has sha256 {digest}, not the lock's: the folder holds "
+                          "another build of that name — refusing to mirror it")
+    return path, digest
 
 
 def _download(url: str, part: Path, session: requests.Session, progress: Progress) -> str:
@@ -71,10 +81,12 @@ def _download(url: str, part: Path, session: requests.Session, progress: Progres
                 _copy(_arriving(response), out, digest, progress)
                 out.flush()
                 os.fsync(out.fileno())
-    except requests.RequestException as exc:
-        raise HubConnectionError(f"cannot fetch {url}: {type(exc).__name__}: {exc} — check "
-                                 "that the source is reachable, then run `hub mirror` again "
-                                 "(what was fetched is kept)", url) from None
+    # _arriving reads urllib3's stream itself, so a cut body raises urllib3's ProtocolError
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        raise UpstreamError(f"cannot fetch {url} from the upstream source: "
+                            f"{type(exc).__name__}: {exc} — check that the source is "
+                            "reachable, then run `hub mirror` again (what was fetched is "
+                            "kept)", url) from None
     return digest.hexdigest()
 
 
@@ -95,7 +107,7 @@ def _copy(chunks: Iterable[bytes], out: IO[bytes], digest: hashlib._Hash,
 
 
 def _sha_of(path: Path) -> str:
-    return _sha_of_handle(path).hexdigest()
+    return file_sha256(path)[0]
 
 
 def _sha_of_handle(path: Path) -> hashlib._Hash:

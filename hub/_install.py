@@ -246,13 +246,15 @@ def install_command(reqs: Sequence[str], sources: Sources, python: str, installe
 
 
 def interpreter_flags(python: str) -> str:
-    """The `hub mirror` options naming ``python``'s kind (Python, platform/machine)."""
-    code = ("import platform,sys;print(f'--python {platform.python_version()} --platform "
-            "{sys.platform}/{platform.machine()}')")
-    try:
-        return run("asking the interpreter", [python, "-c", code]).stdout.strip()
-    except CommandFailed:
-        return ""
+    """The `hub mirror` options naming ``python``'s kind: Python, platform/machine and the
+    accelerator of this machine's CUDA driver, as the nodes' survey reports them (`hub
+    mirror` defaults to cpu, whose mirror lacks the CUDA builds a GPU machine installs)."""
+    from runtime_env import Target, probe_interpreter
+    from runtime_env.mirror import target_flags
+
+    found = probe_interpreter(python)
+    return target_flags(Target(found.python, found.platform, found.machine,
+                               found.accelerator)) if found else ""
 
 
 def uninstall(names: Sequence[str], *, python: str | None = None,

@@ -8,22 +8,24 @@ sha256 again as it receives it.
 
 Idempotent: a pin the hub's mirror already holds (one of the lock's sha256) costs no
 request upstream. Resumable: a download finished before a kill is kept in the spool
-and never fetched again; a cut one resumes with a Range request.
+and never fetched again (once checked against this lock); a cut one resumes with a
+Range request. The spool keeps only what the hub lacks.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import requests
 
-from ._exceptions import ConfigError
+from ._dist import check_mirror_filename
+from ._exceptions import ConfigError, InvalidDistribution
 from ._fetch import check_local, fetch
 from ._hub_operators import fetch_spec
+from ._progress import Counted, byte_bar, human
 
 if TYPE_CHECKING:
     from runtime_env import Planner, Target
@@ -43,6 +45,13 @@ class MirrorSummary:
     bytes: int = 0
     already: int = 0
     already_bytes: int = 0
+
+    def count(self, size: int, stored: bool) -> None:
+        """One copy: added by this run, or found on the hub when it arrived."""
+        if stored:
+            self.files, self.bytes = self.files + 1, self.bytes + size
+        else:
+            self.already, self.already_bytes = self.already + 1, self.already_bytes + size
 
     def line(self) -> str:
         where = f"{len(self.targets)} target{'s' if len(self.targets) != 1 else ''}"
@@ -99,32 +108,34 @@ def _on_hub(client: HubClient, names: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for name in sorted(names):
         for file in client.mirrored(name):
-            found[str(file["hashes"].get("sha256"))] = int(file.get("size") or 0)
+            digest = file["hashes"].get("sha256")
+            if isinstance(digest, str):  # a file listed without one matches no lock
+                found[digest] = int(file.get("size") or 0)
     return found
 
 
 def run_mirror(plan: MirrorPlan, client: HubClient, spool: Path, progress: bool = True
                ) -> MirrorSummary:
     """Copy every file of ``plan`` into the hub, under one progress bar."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
-
     summary = MirrorSummary([s.name for s in plan.specs],
                             [t.describe() for t in plan.targets],
                             already=len(plan.present), already_bytes=sum(plan.present.values()))
+    clean_spool(spool, client)
     total = sum(c.source.size or 0 for c in plan.copies)
     session = requests.Session()
-    with tqdm(total=total, unit="B", unit_scale=True, desc="mirroring", leave=False,
-              disable=not (progress and sys.stderr.isatty())) as bar:
+    with byte_bar(total, "mirroring", progress) as bar:
         for copy in plan.copies:
             bar.set_postfix_str(copy.source.filename, refresh=False)
-            summary.bytes += copy_one(copy, client, spool, session, bar.update)
-            summary.files += 1
+            size, stored = copy_one(copy, client, spool, session, bar.update)
+            summary.count(size, stored)
     return summary
 
 
 def copy_one(copy: Copy, client: HubClient, spool: Path, session: requests.Session,
-             progress: Callable[[int], None]) -> int:
-    """Fetch (or read) one wheel, check it, PUT it into the hub; the bytes copied."""
+             progress: Callable[[int], None]) -> tuple[int, bool]:
+    """Fetch (or read) one wheel, check it, PUT it into the hub; its size, and whether
+    the hub stored it (False: it had those bytes already, e.g. from a mirror run at the
+    same time)."""
     from runtime_env.mirror import local_path
 
     source, needed = copy.source, copy.needed
@@ -136,33 +147,29 @@ def copy_one(copy: Copy, client: HubClient, spool: Path, session: requests.Sessi
                              progress)
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        body = _Counted(handle, size, progress if local is not None else lambda n: None)
-        client.mirror_upload(body, source.filename, needed.name, digest, source.upload_time)
+        body = Counted(handle, size, progress if local is not None else lambda n: None)
+        stored = client.mirror_upload(body, source.filename, needed.name, digest,
+                                      source.upload_time)
     if local is None:
         path.unlink(missing_ok=True)  # in the hub now; the spool keeps only what is not
-    return size
+    return size, stored
 
 
-class _Counted:
-    """A file for requests to stream, with its length, counting what it reads."""
-
-    def __init__(self, handle: IO[bytes], size: int, progress: Callable[[int], None]) -> None:
-        self.handle, self.size, self.progress = handle, size, progress
-
-    def __len__(self) -> int:
-        return self.size
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.handle.read(n)
-        self.progress(len(data))
-        return data
-
-
-def human(size: int) -> str:
-    """``842.3 MB``: sizes as people read them (powers of 1000, as pip and uv print)."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
+def clean_spool(spool: Path, client: HubClient) -> None:
+    """Drop spooled downloads whose filename the hub's mirror holds: a kill between the
+    PUT and the unlink left them, and a filename holds one sha256 forever there, so they
+    can never be sent again."""
+    if not spool.is_dir():
+        return
+    spooled: dict[str, list[Path]] = {}
+    for path in spool.iterdir():
+        try:
+            project, _ = check_mirror_filename(path.name.removesuffix(".part"))
+        except InvalidDistribution:
+            continue  # not a download of ours
+        spooled.setdefault(project, []).append(path)
+    for project, paths in sorted(spooled.items()):
+        held = {f["filename"] for f in client.mirrored(project)}
+        for path in paths:
+            if path.name.removesuffix(".part") in held:
+                path.unlink(missing_ok=True)

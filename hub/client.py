@@ -20,7 +20,6 @@ import base64
 import hmac
 import io
 import ipaddress
-import sys
 from collections.abc import Callable, Mapping
 from email.message import Message
 from email.parser import Parser
@@ -255,15 +254,14 @@ class HubClient:
             MultipartEncoder,
             MultipartEncoderMonitor,
         )
-        from tqdm import tqdm  # type: ignore[import-untyped]
+
+        from ._progress import byte_bar
 
         with path.open("rb") as file:
             encoder = MultipartEncoder(
                 [*fields, ("content", (filename, file, "application/octet-stream"))]
             )
-            bar = tqdm(total=encoder.len, unit="B", unit_scale=True, desc=filename,
-                       disable=not (progress and sys.stderr.isatty()), leave=False)
-            with bar:
+            with byte_bar(encoder.len, filename, progress) as bar:
                 monitor = MultipartEncoderMonitor(
                     encoder, lambda m: bar.update(m.bytes_read - bar.n)
                 )

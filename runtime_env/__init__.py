@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from ._cache import CacheEntry, LockCache
-from ._errors import MirrorError, NotMirrored, PinConflict, ResolutionError
+from ._errors import MirrorError, NotMirrored, PinConflict, ResolutionError, UpstreamError
 from ._lock import Lock
 from ._node_builder import installer_env
 from ._node_env import node_env
@@ -22,7 +22,7 @@ from ._requirements import base_constraints, requirements_for, spec_requirements
 from ._resolvers import PipToolsResolver, Resolver, UvResolver, get_resolver
 from ._sources import PYPI, Cooldown, Sources
 from ._stage import fused_runtime_env, stage_runtime_env
-from ._survey import NodeReport, Survey, SurveyCache
+from ._survey import NodeReport, Survey, SurveyCache, probe_interpreter
 from ._target import Target
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Survey",
     "SurveyCache",
     "Target",
+    "UpstreamError",
     "UvResolver",
     "Wheel",
     "base_constraints",
@@ -57,6 +58,7 @@ __all__ = [
     "needs_env",
     "node_env",
     "plan_env",
+    "probe_interpreter",
     "requirements_for",
     "spec_requirements",
     "stage_runtime_env",

@@ -4,6 +4,7 @@
     ├── ResolutionError   (dependency resolution failed)
     │   └── NotMirrored   (offline: the hub's mirror lacks a wheel a lock needs)
     ├── MirrorError       (a locked wheel cannot be mirrored: not found, other bytes)
+    │   └── UpstreamError (an upstream source cannot be reached; also a ConnectionError)
     └── PinConflict       (two operators in one env pin a package differently)
 
 They subclass hub's public ``HubError``, so ``except hub.HubError`` (and the CLI's one
@@ -53,6 +54,16 @@ class NotMirrored(ResolutionError):
 class MirrorError(HubError):
     """Raised when `hub mirror` cannot copy a locked wheel: no source offers it, or the
     bytes a source serves are not the ones the lock pinned."""
+
+
+class UpstreamError(MirrorError, ConnectionError):
+    """Raised when `hub mirror` cannot fetch a wheel from an upstream source (PyPI, an
+    extra index): not the hub, so not a :class:`~hub.HubConnectionError`; ``url`` names
+    the file."""
+
+    def __init__(self, message: str, url: str) -> None:
+        self.url = url
+        super().__init__(message)
 
 
 class PinConflict(HubError):

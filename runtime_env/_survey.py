@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -254,6 +255,18 @@ def probe(ray: Any, nodes: Mapping[str, Mapping[str, float]]) -> Survey:
             "(a node that cannot start a worker?); check `ray status`") from None
     return Survey(tuple(NodeReport.from_dict({"node_id": node, "resources": nodes[node],
                                               **found[node]}) for node in sorted(nodes)))
+
+
+def probe_interpreter(python: str) -> NodeReport | None:
+    """What the nodes' probe reports of a local interpreter (`hub install --python`'s:
+    its Python, platform and this machine's CUDA driver), or None when it cannot run."""
+    code = f"{_PROBE_SOURCE}\nimport json\nprint(json.dumps(probe()))"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    try:
+        return NodeReport.from_dict({"node_id": "local", "resources": {},
+                                     **json.loads(done.stdout)})
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _key(nodes: Mapping[str, Mapping[str, float]]) -> str:

@@ -17,7 +17,7 @@ ERRORS = [
     "MirrorError", "NotMirrored", "OperatorAttributeError", "OperatorBroken",
     "OperatorConflict", "OperatorLoadError", "OperatorNotFound", "OperatorNotLocal",
     "PinConflict", "PipelineError", "ProjectNotFound", "ResolutionError", "ScaffoldError",
-    "StorageError",
+    "StorageError", "UpstreamError",
 ]
 PUBLIC = {
     # users (ops, pipelines, the client, the errors) and plugin authors (hookimpl, metadata)

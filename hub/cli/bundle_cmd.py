@@ -15,20 +15,28 @@ from .mirror_cmd import target_options, targets_and_planner
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The archive to write (a tar), e.g. ops.bundle.")
 @target_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def bundle(names: tuple[str, ...], output: Path, pythons: tuple[str, ...],
            platforms: tuple[str, ...], accelerators: tuple[str, ...],
-           resolver: str | None) -> None:
+           resolver: str | None, as_json: bool) -> None:
     """Write NAMES, their mirrored wheels and their locks into one archive for `hub import`.
 
-    Run on the connected side after `hub mirror NAMES` with the same targets: the
-    archive holds each operator's wheel, every wheel its env needs on each target, the
-    locks and a manifest with every sha256. It prints the archive's own sha256, to
-    compare on the air-gapped side.
+    Run on the connected side after `hub mirror NAMES` with the same targets (the same
+    --python, --platform and --accelerator; a target the mirror lacks is refused with
+    the `hub mirror` to run): the archive holds each operator's wheel, every wheel its
+    env needs on each target, the locks and a manifest with every sha256. It prints the
+    archive's own sha256, to compare on the air-gapped side (`hub import --sha256`).
     """
     from .._bundling import make_bundle
 
     found, planner, client = targets_and_planner(pythons, platforms, accelerators, resolver)
-    click.echo(make_bundle(list(names), found, output, client, planner).line())
+    summary = make_bundle(list(names), found, output, client, planner, progress=not as_json)
+    if as_json:
+        print_json({"path": str(summary.path), "operators": summary.operators,
+                    "mirrored": summary.mirrored, "bytes": summary.bytes,
+                    "sha256": summary.sha256})
+    else:
+        click.echo(summary.line())
 
 
 @click.command("import")
@@ -46,13 +54,13 @@ def import_(file: Path, expected: str | None, as_json: bool) -> None:
     from .._bundle import archive_sha256
     from .._bundling import import_bundle
     from .._exceptions import BundleError
-    from .._mirror import human
+    from .._progress import human
     from ..client import HubClient
 
-    if expected and archive_sha256(file) != expected.strip().lower():
-        raise BundleError(f"bundle {file.name} has sha256 {archive_sha256(file)}, not "
-                          f"{expected}: it is not the archive `hub bundle` wrote; nothing "
-                          "was imported")
+    actual = archive_sha256(file) if expected else None  # BundleError: not a bundle at all
+    if expected and actual != expected.strip().lower():
+        raise BundleError(f"bundle {file.name} has sha256 {actual}, not {expected}: it is "
+                          "not the archive `hub bundle` wrote; nothing was imported")
     client = HubClient.from_settings()
     report = import_bundle(file, client, progress=not as_json)
     if as_json:

@@ -7,9 +7,10 @@
    (operators with :func:`inspect_wheel`, mirrored ones with :func:`inspect_mirrored`).
 3. Only then, in ONE write transaction: every release and name rule is checked against
    the hub as it is now (immutable releases, one name one kind), the new files are
-   renamed into place, journaled together and recorded; COMMIT. Any refusal or failure
-   before the COMMIT, or of it, leaves the hub as it was (renamed files are put back and
-   removed with the temps).
+   renamed into place, recorded and journaled together; COMMIT. The renames are one
+   :class:`~hub.server._import_unit.ImportUnit`: any failure up to the COMMIT (the
+   journal cannot be written, the disk is full) puts every file back and the journal
+   as it was, and a crash is settled at the next start, all of it or none.
 
 Files the hub already has with the same bytes are counted as already there, so
 importing a bundle twice is a no-op.
@@ -18,6 +19,7 @@ importing a bundle twice is a no-op.
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypedDict
@@ -29,9 +31,10 @@ from .._bundle import BundleFile, read_bundle
 from .._dist import WheelInfo, inspect_mirrored, inspect_wheel
 from .._exceptions import BundleError, InvalidDistribution
 from . import _mirror
+from ._import_unit import ImportUnit
 from ._journal import Event, FileAdded, MirrorAdded
 from ._mirror_upload import receive_to_file
-from ._storage import Storage, committing, insert_row, utc_now
+from ._storage import Storage, insert_row, utc_now
 
 
 class ImportReport(TypedDict):
@@ -103,25 +106,28 @@ def _checked(entry: BundleFile, temp: Path) -> _Item:
 
 def _commit(store: Storage, items: list[_Item]) -> ImportReport:
     _check_kinds(items)
-    report = ImportReport(operators=0, mirrored=0, already=0, bytes=0)
     with store.connect(write=True) as db:
         new = [i for i in items if (store.is_new(db, i.info) if _operator(i)
                                     else _mirror.is_new(db, i.info))]
-        report["already"] = len(items) - len(new)
-        moves = [(item.temp, _final(store, item)) for item in new]
-        with committing(db, moves):  # any failure puts every file back
-            now = utc_now()
-            events: list[Event] = [_event(i, now) for i in new]
-            if events:
-                store.journal.append(*events)
-            for item in new:
-                if _operator(item):
-                    insert_row(db, item.info, now)
-                else:
-                    _mirror.insert_row(db, item.info, item.entry["upload_time"] or now)
-                report["operators" if _operator(item) else "mirrored"] += 1
-                report["bytes"] += item.info.size
-    return report
+        if new:
+            _add_all(store, db, new)
+    operators = sum(1 for i in new if _operator(i))
+    return ImportReport(operators=operators, mirrored=len(new) - operators,
+                        already=len(items) - len(new), bytes=sum(i.info.size for i in new))
+
+
+def _add_all(store: Storage, db: sqlite3.Connection, new: list[_Item]) -> None:
+    """Place, record and journal the new files as one unit, and COMMIT inside it."""
+    now = utc_now()
+    finals, events = [_final(store, i) for i in new], [_event(i, now) for i in new]
+    unit = ImportUnit(store, finals, events)
+    with unit:
+        for item, final in zip(new, finals):
+            unit.place(item.temp, final)
+        for item in new:
+            _insert(db, item, now)
+        store.journal.append(*events)  # the commit point (see _import_unit)
+        db.execute("COMMIT")  # inside the unit: a COMMIT that fails is undone too
 
 
 def _check_kinds(items: list[_Item]) -> None:
@@ -148,6 +154,13 @@ def _final(store: Storage, item: _Item) -> Path:
     with open(item.temp, "rb") as written:
         os.fsync(written.fileno())
     return final
+
+
+def _insert(db: sqlite3.Connection, item: _Item, now: str) -> None:
+    if _operator(item):
+        insert_row(db, item.info, now)
+    else:
+        _mirror.insert_row(db, item.info, item.entry["upload_time"] or now)
 
 
 def _event(item: _Item, now: str) -> Event:

@@ -38,6 +38,7 @@ from typing import Protocol
 from .._dist import WheelInfo, file_sha256
 from .._exceptions import CorruptDatabase, InvalidDistribution
 from ._errors import RequestRejected
+from ._import_unit import finish_interrupted
 from ._journal import (
     Event,
     FileAdded,
@@ -164,6 +165,7 @@ def recover(root: Path) -> tuple[Storage, RecoveryReport]:
     report = RecoveryReport()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     store = _open(root, stamp, report)
+    finish_interrupted(store)  # an import cut by a crash: all of it, or back to incoming/
     report.removed_temporaries = _remove_temporaries(store)
     state = store.journal.read()
     report.journal_unreadable = state.unreadable

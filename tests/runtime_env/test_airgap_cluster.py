@@ -5,9 +5,11 @@ One cluster for the module: a head from .venv and a bare node (only ``ray[defaul
 whose `ray start` sees pip and uv pointed at a dead local port (support.airgap), the
 per-cluster ``HUB_OFFLINE=1`` and a node-env folder of its own (no env another test
 built). Drivers come from the opshub-only venv with the same dead configuration and no
-HUB_OFFLINE: the cluster's setting reaches them through the survey. Two hubs serve the
-operators: one mirrored them (their third-party wheels once from PyPI, torch 2.13.0+cpu
-from /opt/wheels, plus opshub's runtime and the pinned uv), the other did not.
+HUB_OFFLINE: the cluster's setting reaches them through the survey, and HUB_WORKER_URL
+names a recording proxy of the hub, so the test sees what the node fetched from it. Two
+hubs serve the operators: one mirrored them (their third-party wheels once from PyPI,
+torch 2.13.0+cpu from /opt/wheels, plus opshub's runtime and the pinned uv), the other
+did not.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from support.driver_venv import driver_venv
 from support.drivers import IMAGES, nearest_are_originals, write_pictures
 from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
+from support.proxy import recording_proxy
 from support.wheelhouse import Wheelhouse
 
 # network: `hub mirror` on the connected side copies the wheels from PyPI
@@ -128,9 +131,11 @@ def test_image_decode_then_embed_on_the_air_gapped_node_from_the_hubs_mirror(
         node_envs: Path, pictures: Path, tmp_path: Path) -> None:
     hub, summary = mirrored
     assert summary.startswith("mirrored ") and "image-decode, image-embed on 1 target" in summary
-    settings = _settings(hub, offline, tmp_path / "cache")
-    out: dict[str, Any] = run_driver(cluster, IMAGES, tmp_path / "first", None, settings,
-                                     python=driver_venv(), args=(str(pictures),), timeout=900)
+    with recording_proxy(hub.url) as seen:  # the nodes reach the hub through it only
+        settings = {**_settings(hub, offline, tmp_path / "cache"), "HUB_WORKER_URL": seen.url}
+        out: dict[str, Any] = run_driver(cluster, IMAGES, tmp_path / "first", None, settings,
+                                         python=driver_venv(), args=(str(pictures),),
+                                         timeout=900)
     node = out["node"]
     assert node["torch"] == "2.13.0+cpu"
     assert not [n for n in node["names"] if n.startswith(("nvidia-", "cuda-"))]
@@ -139,10 +144,13 @@ def test_image_decode_then_embed_on_the_air_gapped_node_from_the_hubs_mirror(
     assert nearest_are_originals(out["files"], out["vectors"])
 
     spec = node_spec(out["env"])  # the hub is the node's only index; every pin hashed
-    assert spec["install_options"] == ["--index-url", f"{hub.url}/mirror/simple/"]
+    assert spec["install_options"] == ["--index-url", f"{seen.url}/mirror/simple/"]
     assert all("--hash=sha256:" in line for line in spec["requirements"])
-    assert any(line.startswith(f"image-embed @ {hub.url}/files/") for line in
+    assert any(line.startswith(f"image-embed @ {seen.url}/files/") for line in
                spec["requirements"])
     builds = [json.loads(line) for line in (node_envs / "builds.log").read_text().splitlines()]
     assert builds and all(b["ok"] for b in builds)
-    assert (node_envs / "tools" / "uv-0.13.9" / "bin" / "uv").exists()  # from the mirror too
+    assert (node_envs / "tools" / "uv-0.13.9" / "bin" / "uv").exists()
+    fetched = [r for r in seen.requests if r.startswith("GET /mirror/files/")]
+    assert any(r.startswith("GET /mirror/files/uv/uv-0.13.9-") for r in fetched), fetched
+    assert any(r.startswith("GET /mirror/files/torch/torch-2.13.0") for r in fetched)

@@ -9,9 +9,10 @@ def test_public_names() -> None:
         "PYPI", "CacheEntry", "Cooldown", "EnvPlan", "Lock", "LockCache", "LockRequest",
         "MirrorError", "NodeReport", "NotMirrored", "PinConflict", "PipSources",
         "PipToolsResolver", "Planner", "ResolutionError", "Resolver", "Scope", "Sources",
-        "Survey", "SurveyCache", "Target", "UvResolver", "Wheel", "base_constraints",
-        "fused_runtime_env", "get_resolver", "installer_env", "lock_operator", "needs_env",
-        "node_env", "plan_env", "requirements_for", "spec_requirements", "stage_runtime_env",
+        "Survey", "SurveyCache", "Target", "UpstreamError", "UvResolver", "Wheel",
+        "base_constraints", "fused_runtime_env", "get_resolver", "installer_env",
+        "lock_operator", "needs_env", "node_env", "plan_env", "probe_interpreter",
+        "requirements_for", "spec_requirements", "stage_runtime_env",
     }
     assert all(hasattr(runtime_env, name) for name in runtime_env.__all__)
 

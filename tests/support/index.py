@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.parser import Parser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from .net import free_port
+from .net import free_port, serving
 
 
 def build_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = (),
@@ -241,12 +241,5 @@ def serve_index(root: Path) -> Iterator[Index]:
     """An :class:`Index` served on a free loopback port while the block runs."""
     port = free_port()
     index = Index(root, url=f"http://127.0.0.1:{port}")
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(index))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(index), port):
         yield index
-    finally:
-        server.shutdown()
-        server.server_close()
-
