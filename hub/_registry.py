@@ -105,8 +105,9 @@ def _records(results: list[PluginResult], selection: Selection) -> list[Operator
     for result in results:
         if result.error is not None or result.disabled:
             records.append(_plugin_record(result, selection))
-        for spec in result.specs:
-            claimed[spec.name].add(result.distribution)
+        for spec in result.specs:  # a claimant the selection leaves out claims nothing
+            if selection.allows(spec.name, result.entry_point, result.distribution):
+                claimed[spec.name].add(result.distribution)
     for result in results:
         for spec in result.specs:
             records.append(_record(spec, result, selection, claimed[spec.name]))

@@ -97,7 +97,9 @@ class UvResolver(Resolver):
                 "-c", str(inputs.constraints), "--override", str(overrides),
                 "--output-file", str(inputs.output), "--quiet", "--no-header",
                 "--no-annotate", "--emit-index-annotation", "--generate-hashes",
-                "--python-version", target.python_version,
+                # resolve with this interpreter for any target: uv would otherwise look
+                # for (and download) a CPython of the target's version it does not need
+                "--python", sys.executable, "--python-version", target.python_version,
                 "--python-platform", target.uv_platform, *request.sources.uv_args(),
                 *_uv_cooldown(request)]
 

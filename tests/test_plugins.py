@@ -143,14 +143,15 @@ def test_the_same_plugin_object_behind_two_entry_points_loads_twice(monkeypatch)
     assert rows(registry) == [("alpha", "dist-x", "conflict"), ("alpha", "dist-y", "conflict")]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: a distribution left out by "
-                   "HUB_LOAD_OPERATORS still claims the name, so the one selected is a "
-                   "conflict (hub/_registry.py _records counts every loaded claimant)")
 def test_loading_one_of_two_claimants_resolves_the_conflict(monkeypatch) -> None:
     one = InlineEntryPoint("one", plugin(op("shared")), Dist("dist-one"))
     two = InlineEntryPoint("two", plugin(op("shared")), Dist("dist-two"))
     registry = discover(monkeypatch, one, two, HUB_LOAD_OPERATORS="dist-one")
     assert registry.get("shared").distribution == "dist-one"
+    assert rows(registry) == [("shared", "dist-one", "ok"), ("shared", "dist-two", "disabled")]
+    both = discover(monkeypatch, one, two)
+    with pytest.raises(OperatorConflict, match="dist-one.*dist-two"):
+        both.get("shared")
 
 
 def test_an_operator_not_installed_comes_from_the_hub(hub_app: InProcessHub, make_wheel,
