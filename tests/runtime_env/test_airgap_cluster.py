@@ -120,7 +120,7 @@ def test_without_the_mirror_the_first_stage_fails_before_any_ray_work_in_one_lin
                           timeout=600, check=False)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]  # image-decode needs pillow and numpy
-    assert re.match(r"hub\._exceptions\.NotMirrored: offline: (pillow|numpy) is not mirrored "
+    assert re.match(r"runtime_env\._errors\.NotMirrored: offline: (pillow|numpy) is not mirrored "
                     f"on the hub at {re.escape(plain_hub.url)} for Python 3\\.", last), last
     assert "linux/x86_64, cpu" in last and "`hub mirror image-decode --python 3." in last
     assert sorted(node_envs.rglob("*")) == before  # no env was built: nothing ran there

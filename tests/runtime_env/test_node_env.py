@@ -233,10 +233,18 @@ def _wait_for_builder(pid: int, seconds: float = 60) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            if b"--build" in Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0"):
+            if b"--build" in _cmdline(child):
                 return int(child)
         time.sleep(0.02)
     raise AssertionError("the launcher started no builder")
+
+
+def _cmdline(pid: str) -> list[bytes]:
+    """A process's arguments; none for a child that ended since it was listed."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return []
 
 
 # --- the bare node of a real cluster -----------------------------------------------------------

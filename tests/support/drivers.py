@@ -30,8 +30,10 @@ def inspect():
     return {"torch": str(torch.__version__), "prefix": sys.prefix, "names": names,
             "created": os.stat(os.path.join(sys.prefix, "pyvenv.cfg")).st_mtime_ns}
 
-# the env the embed stage ran with (the plan's, for its resources): Ray reuses that env
-env, = [s.runtime_env for s in pipeline.plan().steps if "image-embed" in s.name]
+# the env the embed stage ran with (what a run prepares for its resources; explain() and
+# plan() only describe): Ray reuses that env
+from hub.pipeline._driver import prepare
+env, = [s.runtime_env for s in prepare(pipeline._steps).plan.steps if "image-embed" in s.name]
 node = ray.get(inspect.options(runtime_env=env).remote())
 local = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "PIL", "opshub_image_embed"))
 print(json.dumps({"files": [f.stem for f in files], "vectors": [v.tolist() for v in vectors],
