@@ -92,6 +92,7 @@ def test_listing_imports_no_operator_implementation():
     assert imported == []
 
 
+@pytest.mark.slow  # imports torch
 def test_first_use_imports_the_implementation():
     code = (
         "import sys; import hub; op = hub.ops.tensor_sum();"

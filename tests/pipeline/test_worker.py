@@ -67,6 +67,7 @@ def test_sizes_count_large_buffers_without_copying() -> None:
     assert 4 << 20 <= meta["peak_bytes"] < 5 << 20
 
 
+@pytest.mark.slow  # waits out its timeouts
 def test_a_timeout_interrupts_a_hung_call_and_keeps_an_outer_alarm() -> None:
     fired: list[int] = []
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))

@@ -36,6 +36,7 @@ def local_index(package_index: Index, monkeypatch: pytest.MonkeyPatch) -> Index:
     return package_index
 
 
+@pytest.mark.slow  # three locks
 def test_lock_prints_requirements_and_says_which_target(test_ops, local_index,
                                                          tmp_path: Path) -> None:
     result = invoke("lock", "render-row", "toolz-version-a")
@@ -80,6 +81,7 @@ def test_conflicting_operators_fetched_from_the_hub_are_one_pin_conflict(
     assert alone.exit_code == 0 and alone.stdout == "toolz==0.12.1\n"
 
 
+@pytest.mark.slow  # locks for four targets
 def test_the_probe_can_be_overridden(test_ops, local_index) -> None:
     result = invoke("lock", "render-row", "--python", "3.9", "--platform", "darwin",
                     "--accelerator", "12.1")

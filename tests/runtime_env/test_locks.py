@@ -39,7 +39,9 @@ from runtime_env._locking import lock_request
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "cp311-cp311-manylinux_2_28_x86_64"
 HERE = Target.current()
-RESOLVERS = [UvResolver(), PipToolsResolver()]
+# pip-compile starts pip for each lock (about 1 s): its runs are `slow`, uv's are not
+RESOLVERS = [pytest.param(UvResolver(), id="uv"),
+             pytest.param(PipToolsResolver(), id="pip-tools", marks=pytest.mark.slow)]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,7 @@ def test_a_cpu_lock_of_image_embed_here_takes_torch_from_pip_find_links(tmp_path
     assert found.hash_dict["torch"] == (hashlib.sha256(wheel.read_bytes()).hexdigest(),)
 
 
-@pytest.mark.parametrize("resolver", RESOLVERS, ids=["uv", "pip-tools"])
+@pytest.mark.parametrize("resolver", RESOLVERS)
 def test_pip_variables_and_hub_settings_reach_the_resolver(resolver, tmp_path) -> None:
     folder = tmp_path / "links"
     only_here = build_wheel(folder, "only-in-find-links", "1.0")
@@ -128,6 +130,7 @@ def test_pip_variables_and_hub_settings_reach_the_resolver(resolver, tmp_path) -
         hashlib.sha256(only_here.read_bytes()).hexdigest(),)
 
 
+@pytest.mark.slow
 def test_a_pip_conf_find_links_folder_reaches_both_resolvers_and_the_node_env(
         test_ops, tmp_path, monkeypatch) -> None:
     """pip.conf (not PIP_FIND_LINKS) names the only folder with tabulate; the index is
@@ -154,7 +157,7 @@ def test_a_pip_conf_find_links_folder_reaches_both_resolvers_and_the_node_env(
                                         str(folder))
 
 
-@pytest.mark.parametrize("resolver", RESOLVERS, ids=["uv", "pip-tools"])
+@pytest.mark.parametrize("resolver", RESOLVERS)
 def test_the_tools_own_configuration_never_changes_a_lock(resolver, tmp_path,
                                                           monkeypatch) -> None:
     """Sources come only from the request (its cache key): uv's index variables and
@@ -234,7 +237,7 @@ def fresh_release(tmp_path_factory: pytest.TempPathFactory):
         yield index
 
 
-@pytest.mark.parametrize("resolver", RESOLVERS, ids=["uv", "pip-tools"])
+@pytest.mark.parametrize("resolver", RESOLVERS)
 def test_the_cooldown_keeps_a_fresh_release_out(fresh_release, resolver, tmp_path) -> None:
     env = {"HUB_LOCK_EXCLUDE_NEWER": "7 days", "HUB_CONFIG": str(tmp_path / "none")}
     cooldown = Cooldown.from_settings(load_settings(env))

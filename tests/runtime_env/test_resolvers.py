@@ -21,8 +21,10 @@ from runtime_env import (
 from runtime_env._lock import Lock, parse_requirements_output
 
 HERE = Target.current()
-RESOLVERS = pytest.mark.parametrize("resolver", [UvResolver(), PipToolsResolver()],
-                                    ids=["uv", "pip-tools"])
+# pip-compile starts pip for each lock (about 1 s): its runs are `slow`, uv's are not
+RESOLVERS = pytest.mark.parametrize("resolver", [
+    pytest.param(UvResolver(), id="uv"),
+    pytest.param(PipToolsResolver(), id="pip-tools", marks=pytest.mark.slow)])
 
 
 @RESOLVERS
