@@ -106,6 +106,6 @@ def _report(online: dict[str, Any], offline: dict[str, Any], mirror_s: float, su
                f"(air-gapped); the air-gapped node's install options: {' '.join(options)}.",
                f"The mirror run: {summary}",
                "Each first use is on a fresh cluster whose bare node has an empty env folder "
-               "and uv cache; net of a worker start (a plain task of the same driver). One "
+               "and uv cache; net of a worker start (a plain task of the same driver on a new worker). One "
                "sample of each (a first use takes minutes), so the ratio carries this machine's "
                "noise."])
