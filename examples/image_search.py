@@ -64,7 +64,10 @@ def embed_images(paths: list[Path], workers: int, backend: str) -> np.ndarray:
     collection = DataCollection(paths)
     if backend != "local":  # the local backend is the caller's thread: one worker
         collection = collection.set_parallel(num_worker=workers, backend=backend)
-    vectors = collection.map(ops.image_decode()).map(ops.image_embed())
+    # image-decode asks half a CPU per task; two embed actors of half a CPU each fit beside
+    # it on a two-CPU machine (of a whole CPU each, only one would: the plan would warn)
+    share = {"num_cpus": 0.5} if backend == "ray" else {}
+    vectors = collection.map(ops.image_decode()).map(ops.image_embed(), **share)
     return np.stack(vectors.to_list())
 
 
