@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import contextlib
 import email.message
 import email.parser
 import email.policy
@@ -29,6 +30,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -210,21 +212,12 @@ def inspect_wheel(path: Path, *, filename: str | None = None) -> WheelInfo:
     path = Path(path)
     filename = filename or path.name
     name, version = check_filename(filename)
-    if not path.is_file():
-        _fail(filename, f"no such file {path}")
-    _check_archive_kind(filename, path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            _check_members(filename, archive)
-            _check_ratio(filename, path, archive)
-            files = _dist_info_files(filename, archive, name, version)
-            meta = _parse_metadata(filename, files["METADATA"], name, version)
-            entry_points = _parse_entry_points(filename, files.get("entry_points.txt", b""))
-            operators = _read_operators(filename, archive, entry_points[ENTRY_POINT_GROUP])
-    except InvalidDistribution:
-        raise
-    except _CORRUPT as exc:  # hostile or damaged bytes: whatever zipfile/zlib raise
-        _fail(filename, f"the archive is corrupt ({type(exc).__name__}: {exc}); rebuild it")
+    with _archive(path, filename, "rebuild it") as archive:
+        _check_ratio(filename, path, archive)
+        files = _dist_info_files(filename, archive, name, version)
+        meta = _parse_metadata(filename, files["METADATA"], name, version)
+        entry_points = _parse_entry_points(filename, files.get("entry_points.txt", b""))
+        operators = _read_operators(filename, archive, entry_points[ENTRY_POINT_GROUP])
     digest, size = file_sha256(path)
     return WheelInfo(
         name=name, version=version, filename=filename, sha256=digest, size=size,
@@ -244,22 +237,31 @@ def inspect_mirrored(path: Path, *, filename: str | None = None) -> WheelInfo:
     path = Path(path)
     filename = filename or path.name
     name, version = check_mirror_filename(filename)
+    with _archive(path, filename, "fetch it again") as archive:
+        raw = _dist_info_files(filename, archive, name, version,
+                               {"METADATA": (MAX_MIRROR_METADATA_BYTES, _MIRROR_FIX)})
+    meta = _parse_metadata(filename, raw["METADATA"], name, version, mirrored=True)
+    digest, size = file_sha256(path)
+    return WheelInfo(name=name, version=version, filename=filename, sha256=digest, size=size,
+                     metadata=raw["METADATA"], **meta)
+
+
+@contextlib.contextmanager
+def _archive(path: Path, filename: str, fix: str) -> Iterator[zipfile.ZipFile]:
+    """The wheel at ``path`` opened as a zip whose member names passed the checks; any
+    damage while it is read (whatever zipfile or zlib raise on hostile bytes) is one
+    :class:`InvalidDistribution` ending in ``fix``."""
     if not path.is_file():
         _fail(filename, f"no such file {path}")
     _check_archive_kind(filename, path)
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(filename, archive)
-            raw = _dist_info_files(filename, archive, name, version,
-                                   {"METADATA": (MAX_MIRROR_METADATA_BYTES, _MIRROR_FIX)})
+            yield archive
     except InvalidDistribution:
         raise
     except _CORRUPT as exc:
-        _fail(filename, f"the archive is corrupt ({type(exc).__name__}: {exc}); fetch it again")
-    meta = _parse_metadata(filename, raw["METADATA"], name, version, mirrored=True)
-    digest, size = file_sha256(path)
-    return WheelInfo(name=name, version=version, filename=filename, sha256=digest, size=size,
-                     metadata=raw["METADATA"], **meta)
+        _fail(filename, f"the archive is corrupt ({type(exc).__name__}: {exc}); {fix}")
 
 
 def check_mirror_filename(filename: str) -> tuple[str, str]:
