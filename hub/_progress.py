@@ -14,7 +14,7 @@ from typing import IO, Any
 def byte_bar(total: int, desc: str, show: bool = True) -> Any:
     """A tqdm bar over ``total`` bytes on stderr, disabled unless ``show`` and stderr is a
     terminal; it leaves no line behind."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False,
                 disable=not (show and sys.stderr.isatty()))

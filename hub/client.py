@@ -250,7 +250,7 @@ class HubClient:
 
     def _upload(self, path: Path, filename: str, fields: list[tuple[str, str]],
                 progress: bool) -> None:
-        from requests_toolbelt import (  # type: ignore[import-untyped]
+        from requests_toolbelt import (  # type: ignore[import-untyped]  # it ships no types
             MultipartEncoder,
             MultipartEncoderMonitor,
         )

@@ -235,7 +235,7 @@ def _settle(piece: Piece, errors: list[ItemFailure]) -> None:
 
 
 def _progress(segment: list[StagePlan], executor: Executor) -> Any:
-    from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
+    from tqdm.auto import tqdm
 
     asked = {s.options.progress for p in segment for s in p.stages} - {None}
     show = True in asked if asked else executor.parallel and sys.stderr.isatty()
