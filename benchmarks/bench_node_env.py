@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from support.cluster import Cluster, bare_venv, run_driver, start_cluster
 
 from hub.config import load_settings
-from runtime_env import PipSources, Sources, Target, base_constraints, installer_env
+from runtime_env import NodeTool, PipSources, Sources, Target, base_constraints, installer_env
 from runtime_env._node_builder import install_command
 from runtime_env._node_env import node_env, requirement_lines
 
@@ -190,7 +190,8 @@ def mechanisms(lines: list[str], work: Path) -> list[Mechanism]:
     pip_opts = ["--disable-pip-version-check", "--no-cache-dir", *HASHED, "--only-binary",
                 ":all:", *where]
     uv_opts = [*HASHED, "--no-build", "--index-strategy", "unsafe-best-match", *where]
-    builder = {**node_env(lines, install_options=where),
+    tool = NodeTool.find(Target.current(), sources())  # the pinned uv, as the planner finds it
+    builder = {**node_env(lines, install_options=where, tool=tool),
                "env_vars": {"OPSHUB_NODE_ENV_DIR": str(builder_root)}}
 
     def clear(*paths: Path) -> Callable[[], None]:

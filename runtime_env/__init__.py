@@ -13,6 +13,7 @@ from ._errors import MirrorError, NotMirrored, PinConflict, ResolutionError, Ups
 from ._lock import Lock
 from ._node_builder import installer_env
 from ._node_env import node_env
+from ._node_tool import NodeTool
 from ._operator_lock import lock_operator
 from ._pip_config import PipSources
 from ._plan import EnvPlan, Wheel, needs_env, plan_env
@@ -35,6 +36,7 @@ __all__ = [
     "LockRequest",
     "MirrorError",
     "NodeReport",
+    "NodeTool",
     "NotMirrored",
     "PinConflict",
     "PipSources",

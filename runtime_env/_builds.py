@@ -3,11 +3,13 @@
 Read from each index's project page (PEP 691 JSON, else PEP 503 HTML) and each
 find-links folder or page; only wheels whose tags the target can install count.
 Used to find, say, the CPU builds of torch (``2.13.0+cpu``) among a source's files,
-and by `hub mirror` to find each locked wheel's file (:func:`source_files`).
+and a locked wheel's file (:func:`find_wheel`): the ones `hub mirror` copies, and the
+pinned uv's that a node fetches to build its env.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -22,6 +24,7 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from ._errors import MirrorError
 from ._sources import Sources
 from ._target import Target
 
@@ -155,3 +158,69 @@ class _Links(HTMLParser):
             digest = re.match(r"sha256=([0-9a-fA-F]{64})$", parts.fragment)
             self.links.append((unquote(parts.path.rsplit("/", 1)[-1]),
                                href.split("#", 1)[0], digest[1].lower() if digest else None))
+
+
+@dataclass(frozen=True)
+class Needed:
+    """One pin an env installs: the versions' files the lock accepts, by sha256."""
+
+    name: str
+    version: str
+    hashes: frozenset[str]
+    target: Target
+
+    def describe(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+def find_wheel(needed: Needed, sources: Sources, fetch: Fetch = http_get) -> SourceFile:
+    """The sources' file for ``needed`` (its sha256 one of the lock's), best for its target;
+    MirrorError naming the pin and the sources when none is."""
+    if not needed.hashes:
+        raise MirrorError(f"the lock pins {needed.describe()} without a sha256, so no file "
+                          "can be checked against it; lock from an index that serves hashes")
+    found = [f for f in source_files(needed.name, sources, fetch)
+             if _version_of(f.filename) == _pin_version(needed.version) and f.fits(needed.target)]
+    known = [_with_hash(f) for f in found]
+    usable = [f for f in known if f.sha256 is None or f.sha256 in needed.hashes]
+    if not usable:
+        why = (f"{len(found)} file(s) of that version fit it, none with the lock's sha256"
+               if found else "no wheel of that version fits it")
+        raise MirrorError(f"cannot mirror {needed.describe()} for {needed.target.describe()}: "
+                          f"{why} in the sources ({sources.describe()}) — add the index or "
+                          "folder the lock was made from (PIP_INDEX_URL, HUB_FIND_LINKS, ...)")
+    return min(usable, key=lambda f: (tag_rank(f.filename, needed.target), f.sha256 is None))
+
+
+def _with_hash(file: SourceFile) -> SourceFile:
+    """A folder's file gets its sha256 (the index gave none), so a same-named wheel with
+    other bytes is never picked."""
+    path = local_path(file.url)
+    if file.sha256 is not None or path is None:
+        return file
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return SourceFile(file.filename, file.url, digest.hexdigest(), file.size, file.upload_time)
+
+
+def local_path(url: str) -> Path | None:
+    """The file a find-links URL or path names on this machine, or None for http(s)."""
+    if url.startswith(("http://", "https://")):
+        return None
+    return Path(unquote(urlsplit(url).path)) if url.startswith("file://") else Path(url)
+
+
+def _pin_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _version_of(filename: str) -> Version | None:
+    try:
+        return parse_wheel_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidVersion):
+        return None

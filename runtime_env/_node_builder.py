@@ -10,10 +10,11 @@ starts it with the worker's arguments). Steps:
 2. Ready (its marker exists): exec the env's Python with the worker's arguments.
 3. Not ready: one builder per node (``flock``) in its own session, so the raylet's
    60 s kill of a worker that has not registered does not kill the build (measured: it kills
-   and restarts such a worker forever). It installs a pinned, hash-checked uv once per node
-   (the node's pip), creates a venv over this interpreter whose ``.pth`` appends the node's
-   site dirs (Ray stays the node's own), and runs ``uv pip install --require-hashes --no-deps
-   --no-build`` of the lines the node does not already have at that exact version.
+   and restarts such a worker forever). It fetches the pinned uv once per node (the one
+   wheel the driver picked for it, sha256-checked as it streams; no pip), creates a venv
+   over this interpreter whose ``.pth`` appends the node's site dirs (Ray stays the node's
+   own), and runs ``uv pip install --require-hashes --no-deps --no-build`` of the lines the
+   node does not already have at that exact version.
 4. Failure: the partial env is removed, the failure is recorded (retried after
    ``RETRY_AFTER_S``), and the worker starts without the env, where importing a module it
    cannot find raises ``NodeEnvBuildError`` with the cause. A worker that never starts would
@@ -37,10 +38,12 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
+import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 FORMAT = 1
 RETRY_AFTER_S = 60.0  # a failed build is not retried by every worker that starts meanwhile
@@ -203,7 +206,7 @@ def _build_env(spec: dict[str, Any], env: Path) -> dict[str, float]:
     steps: dict[str, float] = {}
     lines = _to_install(spec["requirements"], _node_distributions())
     started = time.monotonic()
-    uv = _uv_tool(env.parent, spec)
+    uv = _uv_tool(env.parent, spec["tool"])
     steps["tool"] = time.monotonic() - started
     _run(steps, "uv venv", [uv, "venv", "--quiet", "--no-config", "--python", sys.executable,
                             str(env)])
@@ -326,26 +329,73 @@ def _check_ray(python: Path) -> None:
 
 # --- the uv tool (once per node) ----------------------------------------------------------------
 
+_TOOL = re.compile(r"^uv-([0-9][0-9A-Za-z.+!_]*)-[^/]+\.whl$")
 
-def _uv_tool(root: Path, spec: dict[str, Any]) -> str:
-    """A uv binary, pip-installed once per node from ``spec["tool"]`` (hash-checked)."""
-    version = _NAME.match(spec["tool"][0])
-    folder = root / "tools" / f"uv-{version[3] if version else 'unknown'}"
-    uv = folder / "bin" / "uv"
+
+def _uv_tool(root: Path, tool: dict[str, Any]) -> str:
+    """The pinned uv's binary, fetched once per node from ``tool`` (its wheel's filename,
+    URL and the sha256 it may have)."""
+    match = _TOOL.match(tool["filename"])
+    if match is None:
+        raise ValueError(f"the tool {tool['filename']!r} is not a uv wheel's filename")
+    folder = root / "tools" / f"uv-{match[1]}"
     with _locked(root / "tools.lock"):
-        if uv.exists():
-            return str(uv)
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        (partial / "requirements.txt").write_text("\n".join(spec["tool"]) + "\n")
-        _run({}, "pip install uv", [
-            *_pip(), "install", "--quiet", "--disable-pip-version-check", "--no-input",
-            "--target", str(partial), "--no-deps", "--only-binary", ":all:",
-            "--require-hashes", *spec["install_options"], "-r",
-            str(partial / "requirements.txt")], env=installer_env())
+        if not (folder / "bin" / "uv").exists():
+            _fetch_tool(tool, f"uv-{match[1]}.data/scripts/uv", folder)
+    return str(folder / "bin" / "uv")
+
+
+def _fetch_tool(tool: dict[str, Any], member: str, folder: Path) -> None:
+    """Download and unpack into a partial folder, renamed when complete: a fetch that fails
+    leaves nothing, one that is killed a partial folder the next one removes."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        (partial / "bin").mkdir(parents=True)
+        _download(tool, partial / "uv.whl")
+        _unpack(partial / "uv.whl", member, partial / "bin" / "uv", tool["filename"])
+        (partial / "uv.whl").unlink()
+        shutil.rmtree(folder, ignore_errors=True)
         os.replace(partial, folder)
-    return str(uv)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _download(tool: dict[str, Any], path: Path) -> None:
+    """Stream the tool's wheel to ``path`` (http(s) through the node's proxy variables, as
+    urllib reads them; file:// or a plain path from disk), checking its sha256."""
+    url, digest = tool["url"], hashlib.sha256()
+    try:
+        with _open(url) as source, open(path, "wb") as out:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+    except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
+        raise RuntimeError(f"cannot fetch {tool['filename']} from {url} ({exc}); the "
+                           "node must reach the sources the driver found it in") from None
+    if digest.hexdigest() not in tool["hashes"]:
+        raise RuntimeError(f"{tool['filename']} from {url} has sha256 {digest.hexdigest()}, "
+                           "not one the pinned uv has: that source serves other bytes than "
+                           "were pinned; fix or drop it")
+
+
+def _open(url: str) -> IO[bytes]:
+    if "://" not in url:
+        return open(url, "rb")
+    response: IO[bytes] = urllib.request.urlopen(url, timeout=60)  # http(s), file://
+    return response
+
+
+def _unpack(wheel: Path, member: str, path: Path, filename: str) -> None:
+    """Extract the uv binary from its (hash-checked) wheel, executable."""
+    try:
+        with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, \
+                open(path, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise RuntimeError(f"the uv wheel {filename} has no {member} ({exc}); pin a wheel "
+                           "of uv's own") from None
+    path.chmod(0o755)
 
 
 # The spec's index options are the whole truth of a build: the node's own index variables
@@ -366,18 +416,6 @@ def installer_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     base = os.environ if environ is None else environ
     kept = {k: v for k, v in base.items() if k not in SOURCE_VARIABLES}
     return {**kept, "PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1"}
-
-
-def _pip() -> list[str]:
-    """The node's pip, else the one virtualenv (a ``ray[default]`` dependency) embeds."""
-    if importlib.util.find_spec("pip") is not None:
-        return [sys.executable, "-m", "pip"]
-    from virtualenv.seed.wheels.embed import get_embed_wheel
-
-    wheel = get_embed_wheel("pip", f"{sys.version_info[0]}.{sys.version_info[1]}")
-    if wheel is None:
-        raise RuntimeError(f"{sys.executable} has no pip; install pip on this node")
-    return [sys.executable, os.path.join(str(wheel.path), "pip")]
 
 
 if __name__ == "__main__":

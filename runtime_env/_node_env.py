@@ -1,6 +1,8 @@
 """A hash-pinned env for a Ray node that has only ``ray[default]`` (issue #10, item 3).
 
->>> env = node_env(["tabulate==0.9.0 --hash=sha256:..."], install_options=[])  # doctest: +SKIP
+>>> tool = NodeTool.find(Target("3.11"), Sources())  # doctest: +SKIP
+>>> env = node_env(["tabulate==0.9.0 --hash=sha256:..."], install_options=[], tool=tool)
+... # doctest: +SKIP
 >>> fn.options(runtime_env={**env, "py_modules": [...]}).remote()  # doctest: +SKIP
 
 Why ``py_executable`` (README, design section "Node envs", has the measured table;
@@ -32,7 +34,7 @@ from packaging.utils import canonicalize_name
 from hub import ConfigError
 
 from . import _node_builder
-from ._lock import Lock, parse_requirements_output
+from ._node_tool import NodeTool
 
 # Index options uv and pip both accept, with one value each (or none).
 _VALUED = {"--index-url": "--index-url", "-i": "--index-url",
@@ -59,18 +61,21 @@ class NodeEnvFields(TypedDict):
     py_executable: str
 
 
-def node_env(requirements: Sequence[str], *, install_options: Sequence[str]) -> NodeEnvFields:
+def node_env(requirements: Sequence[str], *, install_options: Sequence[str],
+             tool: NodeTool) -> NodeEnvFields:
     """The runtime_env fields giving any node exactly ``requirements``, built once per node.
 
     ``requirements``: complete hash-pinned lines (``name==version --hash=sha256:...``, or
     ``name @ URL --hash=sha256:...``); ``install_options``: ``--index-url``,
     ``--extra-index-url``, ``--find-links``, ``--no-index``. Installed with hash checking,
-    without dependencies, from wheels only; never replaces Ray or what Ray runs on.
+    without dependencies, from wheels only; never replaces Ray or what Ray runs on. ``tool``:
+    the pinned uv's wheel for the nodes' target (:meth:`NodeTool.find`), which the node
+    fetches once to build with.
     """
     lines = sorted({_checked(line) for line in requirements})
     _check_unique(lines)
     spec = {"format": _node_builder.FORMAT, "requirements": lines,
-            "install_options": _options(install_options), "tool": uv_tool()}
+            "install_options": _options(install_options), "tool": tool.spec()}
     launcher = " ".join(["/bin/sh", "-c", shlex.quote(_LAUNCHER),
                          shlex.quote(_node_builder.BOOT), _builder_source(),
                          _node_builder.encode(json.dumps(spec, sort_keys=True).encode())])
@@ -87,17 +92,6 @@ def requirement_lines(lock_text: str) -> list[str]:
     joined = re.sub(r"\\\s*\n", " ", lock_text)
     lines = (line.split(" #")[0].strip() for line in joined.splitlines())
     return [" ".join(line.split()) for line in lines if line and not line.startswith("#")]
-
-
-def uv_tool() -> list[str]:
-    """The pinned, hash-checked uv that nodes build with (``_node_tool.txt``)."""
-    return requirement_lines((Path(__file__).parent / "_node_tool.txt").read_text())
-
-
-def tool_lock() -> Lock:
-    """The pinned uv as a lock: `hub mirror` copies its wheel, so an offline node builds."""
-    pins, hashes, _ = parse_requirements_output("\n".join(uv_tool()), ["_node_tool.txt"])
-    return Lock.from_pins(pins, hashes=hashes, resolver="pinned")
 
 
 def _builder_source() -> str:

@@ -22,6 +22,7 @@ from hub import InvalidOperator, OperatorSpec
 
 from ._errors import ResolutionError
 from ._lock import Lock
+from ._node_tool import NodeTool
 from ._survey import Survey
 from ._target import Target
 
@@ -46,7 +47,8 @@ class Wheel:
 class EnvPlan:
     """What a stage's env adds to its nodes, before anything is uploaded.
 
-    ``requirements`` are complete hash-pinned lines for the node's installer;
+    ``requirements`` are complete hash-pinned lines for the node's installer, ``tool``
+    the pinned uv's wheel it installs them with (the planner finds it);
     ``local_distributions`` are installed operators shipped as files; ``opshub`` says
     whether opshub's own packages go too.
     """
@@ -56,6 +58,7 @@ class EnvPlan:
     install_options: tuple[str, ...] = ()
     local_distributions: tuple[str, ...] = ()
     opshub: bool = False
+    tool: NodeTool | None = None
 
 
 def own_pins(specs: Sequence[OperatorSpec]) -> dict[str, str]:

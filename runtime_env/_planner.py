@@ -5,7 +5,8 @@
       -> nothing to do when they already have everything
       -> one lock for the stage's operators together (cached; when it fails, the two
          operators whose requirements contradict and the package: PinConflict)
-      -> the plan (pure, ``_plan.plan_env``) -> the runtime_env (``_ship.ship``)
+      -> the plan (pure, ``_plan.plan_env``), with the pinned uv's wheel for the target
+         (the nodes fetch it to build with) -> the runtime_env (``_ship.ship``)
 
 Hub questions go through :class:`hub.client.HubClient`; caches are passed in. One
 planner serves a whole pipeline run: pip's configuration and the hub's project list are
@@ -28,13 +29,13 @@ from hub.client import HubClient
 from hub.config import Settings, load_settings
 from hub.offline import missing_package
 
-from ._builds import list_builds, tag_rank
+from ._builds import Fetch, http_get, list_builds, tag_rank
 from ._cache import LockCache
 from ._conflicts import find_conflict
-from ._errors import NotMirrored, ResolutionError
+from ._errors import MirrorError, NotMirrored, ResolutionError
 from ._lock import Lock
 from ._locking import Builds, lock_request
-from ._node_env import tool_lock
+from ._node_tool import NodeTool, tool_lock
 from ._pip_config import PipSources
 from ._plan import EnvPlan, Wheel, needs_env, own_pins, plan_env
 from ._request import LockRequest
@@ -73,16 +74,17 @@ class Planner:
                  locks: LockCache | None = None, surveys: SurveyCache | None = None,
                  client: HubClient | None = None, builds: Builds = list_builds,
                  env: Mapping[str, str] = os.environ, ship: str = "auto",
-                 pip: PipSources | None = None) -> None:
+                 pip: PipSources | None = None, fetch: Fetch = http_get) -> None:
         self.ship_mode = ship_mode(ship)
         self.settings = settings or load_settings()
         self.resolver = resolver or get_resolver()
         self.lock_cache = locks or LockCache(self.settings.cache_dir / "locks")
         self.surveys = surveys or SurveyCache(self.settings.cache_dir / "surveys")
-        self.builds, self.env = builds, env
+        self.builds, self.env, self.fetch = builds, env, fetch
         self._client = client
         self._hub_names: frozenset[str] | None = None
         self._pip = pip  # pip's own sources: read from ``env`` when first needed
+        self._tools: dict[tuple[Target, Sources], NodeTool] = {}
 
     # --- the steps ----------------------------------------------------------------------
 
@@ -132,8 +134,8 @@ class Planner:
                         install_options=self.sources(specs, scope, nodes=True).pip_args(),
                         wheels=self._wheels(specs, lock, scope), opshub_version=opshub,
                         runtime=runtime)
-        if plan is not None and plan.requirements and self.offline(scope):
-            self._check_node_tool(specs, scope)  # before any Ray work, not on the node
+        if plan is not None and plan.requirements:  # found before any Ray work, not on a node
+            plan = replace(plan, tool=self.node_tool(specs, scope))
         return plan
 
     def runtime_lock(self, specs: Sequence[OperatorSpec], scope: Scope) -> Lock:
@@ -148,6 +150,20 @@ class Planner:
         with. `hub mirror` copies each of their wheels (issue #14)."""
         return {"operator": self.lock(specs, scope), "runtime": self.runtime_lock(specs, scope),
                 "node-tool": tool_lock()}
+
+    def node_tool(self, specs: Sequence[OperatorSpec], scope: Scope) -> NodeTool:
+        """The pinned uv's wheel for the scope's nodes (they fetch it to build their env),
+        from the stage's sources (offline: the hub's mirror), at the URL the nodes reach;
+        found once per planner and target."""
+        sources = replace(self.sources(specs, scope), hub_index=None)  # never a hub project
+        key = (scope.target, sources)
+        if key not in self._tools:
+            try:
+                found = NodeTool.find(scope.target, sources, self.fetch)
+            except MirrorError:
+                raise self._no_tool(specs, scope, sources) from None
+            self._tools[key] = replace(found, url=self._worker_url(found.url))
+        return self._tools[key]
 
     def offline(self, scope: Scope) -> bool:
         """Whether the hub is the only index: HUB_OFFLINE on this driver, or on a node of
@@ -246,19 +262,20 @@ class Planner:
         return NotMirrored(package, scope.target.describe(), [s.name for s in specs],
                            client.url, target_flags(scope.target), detail=_tail(exc))
 
-    def _check_node_tool(self, specs: Sequence[OperatorSpec], scope: Scope) -> None:
-        """Offline, the nodes install the pinned uv from the mirror: it must be there."""
+    def _no_tool(self, specs: Sequence[OperatorSpec], scope: Scope, sources: Sources
+                 ) -> ResolutionError:
+        """No wheel of the pinned uv for the target: offline the mirror lacks it."""
+        (name, version), = tool_lock().pins
+        what = f"{name} {version} (the tool node envs are built with)"
+        if not self.offline(scope):
+            return ResolutionError(
+                f"no source offers a wheel of {what} for {scope.target.describe()} with one of "
+                f"its pinned sha256 (searched: {sources.describe()}) — let this driver reach "
+                "an index that has it (PyPI does), or add a find-links folder holding it")
         client = self._hub(specs)
-        assert client is not None
-        tool = tool_lock()
-        (name, version), = tool.pins
-        hashes = set(tool.hash_dict[name])
-        files = client.mirrored(name)
-        if not any(f["hashes"].get("sha256") in hashes and tag_rank(f["filename"], scope.target)
-                   is not None for f in files):
-            raise NotMirrored(f"{name} {version} (the tool node envs are built with)",
-                              scope.target.describe(), [s.name for s in specs], client.url,
-                              target_flags(scope.target))
+        assert client is not None  # offline sources need one
+        return NotMirrored(what, scope.target.describe(), [s.name for s in specs],
+                           client.url, target_flags(scope.target))
 
     def _wheels(self, specs: Sequence[OperatorSpec], lock: Lock, scope: Scope
                 ) -> dict[str, Wheel]:

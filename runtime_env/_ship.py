@@ -39,7 +39,9 @@ def ship(plan: EnvPlan, specs: Sequence[OperatorSpec]) -> RuntimeEnvDict:
     connected cluster (local paths without one, fine for a job-level env)."""
     env = RuntimeEnvDict()
     if plan.requirements:
-        fields = node_env(plan.requirements, install_options=plan.install_options)
+        assert plan.tool is not None  # Planner.plan finds it for any plan with requirements
+        fields = node_env(plan.requirements, install_options=plan.install_options,
+                          tool=plan.tool)
         env["py_executable"] = fields["py_executable"]
     modules = [*(opshub_paths() if plan.opshub else []),
                *operator_paths(specs, set(plan.local_distributions))]

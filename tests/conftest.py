@@ -92,8 +92,12 @@ def test_ops_site(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="session")
 def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     """A local index serving six, toolz and tabulate at fixed versions (support.index):
-    what the resolver tests lock from instead of PyPI."""
+    what the resolver tests lock from instead of PyPI; and the pinned uv's real wheel, which
+    a planned node env names (the node fetches it to build with)."""
+    from support.wheels import node_wheels  # imports runtime_env: only when asked for
+
     with serve_index(tmp_path_factory.mktemp("package-index")) as index:
+        index.add(next(w for w in node_wheels() if w.name.startswith("uv-")))
         yield pypi_like(index)
 
 

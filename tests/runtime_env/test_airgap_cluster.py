@@ -146,6 +146,7 @@ def test_image_decode_then_embed_on_the_air_gapped_node_from_the_hubs_mirror(
     spec = node_spec(out["env"])  # the hub is the node's only index; every pin hashed
     assert spec["install_options"] == ["--index-url", f"{seen.url}/mirror/simple/"]
     assert all("--hash=sha256:" in line for line in spec["requirements"])
+    assert spec["tool"]["url"].startswith(f"{seen.url}/mirror/files/uv/uv-0.13.9-")
     assert any(line.startswith(f"image-embed @ {seen.url}/files/") for line in
                spec["requirements"])
     builds = [json.loads(line) for line in (node_envs / "builds.log").read_text().splitlines()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import tomllib
 from support.index import Index, build_wheel, serve_index
+from support.wheels import node_wheels
 
 import hub
 from hub import ConfigError, OperatorSpec, PinConflict, ResolutionError
@@ -133,10 +135,12 @@ def test_pip_variables_and_hub_settings_reach_the_resolver(resolver, tmp_path) -
 @pytest.mark.slow
 def test_a_pip_conf_find_links_folder_reaches_both_resolvers_and_the_node_env(
         test_ops, tmp_path, monkeypatch) -> None:
-    """pip.conf (not PIP_FIND_LINKS) names the only folder with tabulate; the index is
-    empty. uv and pip-tools lock from it and the node's installer is told of it."""
+    """pip.conf (not PIP_FIND_LINKS) names the only folder with tabulate and the pinned uv;
+    the index is empty. uv and pip-tools lock from it and the node's installer is told of
+    it; the node fetches its uv from it."""
     folder = tmp_path / "conf-links"
     wheel = build_wheel(folder, "tabulate", "0.9.0")
+    uv = Path(shutil.copy2(next(w for w in node_wheels() if w.name.startswith("uv-")), folder))
     (tmp_path / "pip.conf").write_text(f"[global]\nfind-links = {folder}\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "pip.conf"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-user-config"))
@@ -147,14 +151,15 @@ def test_a_pip_conf_find_links_folder_reaches_both_resolvers_and_the_node_env(
     scope = Scope(Survey((node,), connected=False), HERE)
     with serve_index(tmp_path / "empty") as empty:
         monkeypatch.setenv("HUB_INDEX_URL", empty.simple)
-        plans = [Planner(resolver=resolver, ship="py_modules").plan([spec], scope)
-                 for resolver in RESOLVERS]
+        plans = [Planner(resolver=param.values[0], ship="py_modules").plan([spec], scope)
+                 for param in RESOLVERS]
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     for plan in plans:
         assert plan is not None
         assert plan.requirements == (f"tabulate==0.9.0 --hash=sha256:{digest}",)
         assert plan.install_options == ("--index-url", empty.simple, "--find-links",
                                         str(folder))
+        assert plan.tool is not None and plan.tool.url == str(uv)  # a path on the nodes too
 
 
 @pytest.mark.parametrize("resolver", RESOLVERS)

@@ -20,19 +20,23 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ray.runtime_env import RuntimeEnv
 from support.cluster import Cluster, bare_venv, run_driver, start_cluster
+from support.net import free_port
 from uv import find_uv_bin
 
 from hub._exceptions import ConfigError
-from runtime_env import _node_builder
-from runtime_env._node_env import MAX_LAUNCHER, node_env, requirement_lines, uv_tool
+from runtime_env import NodeTool, Sources, Target, _node_builder
+from runtime_env._node_env import MAX_LAUNCHER, node_env, requirement_lines
 
 HASH = "--hash=sha256:" + "ab" * 32
+UV = "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl"
+TOOL = NodeTool(UV, f"https://files.example/{UV}", ("cd" * 32,))
 
 
 def spec_of(fields: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +48,8 @@ def spec_of(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_emits_only_py_executable_and_ray_keeps_it() -> None:
-    fields = node_env([f"toolz==1.0.0 {HASH}"], install_options=["--find-links", "/opt/w"])
+    fields = node_env([f"toolz==1.0.0 {HASH}"], install_options=["--find-links", "/opt/w"],
+                      tool=TOOL)
     assert set(fields) == {"py_executable"}
     assert RuntimeEnv(**fields).to_dict() == fields  # Ray drops unknown keys: none dropped
     merged: dict[str, Any] = {**fields, "env_vars": {"A": "1"}, "py_modules": ["gcs://x.zip"]}
@@ -54,19 +59,20 @@ def test_emits_only_py_executable_and_ray_keeps_it() -> None:
 def test_spec_is_the_lock_the_options_and_the_pinned_tool() -> None:
     fields = node_env([f"Toolz == 1.0.0 {HASH}", f"op @ https://hub/op-1-py3-none-any.whl {HASH}"],
                       install_options=["-i", "https://idx/simple", "--find-links=/opt/w",
-                                       "--no-index"])
+                                       "--no-index"], tool=TOOL)
     spec = spec_of(dict(fields))
     assert spec["requirements"] == [f"Toolz == 1.0.0 {HASH}",
                                     f"op @ https://hub/op-1-py3-none-any.whl {HASH}"]
     assert spec["install_options"] == ["--index-url", "https://idx/simple",
                                        "--find-links", "/opt/w", "--no-index"]
-    assert spec["tool"] == uv_tool() and spec["tool"][0].startswith("uv==")
-    assert all(len(h) == 64 + len("--hash=sha256:") for h in spec["tool"][0].split()[1:])
+    assert spec["tool"] == {"filename": UV, "url": f"https://files.example/{UV}",
+                            "hashes": ["cd" * 32]}  # the wheel the node fetches, no pip
 
 
 def test_same_lock_in_any_order_is_one_env() -> None:
     a, b = f"toolz==1.0.0 {HASH}", f"tabulate==0.9.0 {HASH}"
-    assert node_env([a, b], install_options=[]) == node_env([b, a], install_options=[])
+    assert node_env([a, b], install_options=[], tool=TOOL) == \
+        node_env([b, a], install_options=[], tool=TOOL)
 
 
 def test_requirement_lines_joins_continuations() -> None:
@@ -89,12 +95,13 @@ def test_requirement_lines_joins_continuations() -> None:
 ])
 def test_rejects_what_is_not_a_hash_pinned_lock_line(line: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        node_env([line], install_options=[])
+        node_env([line], install_options=[], tool=TOOL)
 
 
 def test_rejects_two_pins_of_one_package() -> None:
     with pytest.raises(ConfigError, match="pin toolz more than once"):
-        node_env([f"toolz==1.0.0 {HASH}", f"Toolz==0.12.1 {HASH}"], install_options=[])
+        node_env([f"toolz==1.0.0 {HASH}", f"Toolz==0.12.1 {HASH}"], install_options=[],
+                 tool=TOOL)
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -105,14 +112,14 @@ def test_rejects_two_pins_of_one_package() -> None:
 ])
 def test_rejects_options_beyond_index_options(options: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        node_env([f"toolz==1.0.0 {HASH}"], install_options=options)
+        node_env([f"toolz==1.0.0 {HASH}"], install_options=options, tool=TOOL)
 
 
 def test_a_lock_too_large_for_a_command_line_is_refused() -> None:
     lines = [f"pkg{i}==1.0 " + " ".join("--hash=sha256:" + hashlib.sha256(f"{i}{j}".encode())
                                          .hexdigest() for j in range(20)) for i in range(200)]
     with pytest.raises(ConfigError, match=f"over the {MAX_LAUNCHER}"):
-        node_env(lines, install_options=[])
+        node_env(lines, install_options=[], tool=TOOL)
 
 
 # --- the builder on this machine, without Ray -------------------------------------------------
@@ -144,6 +151,12 @@ def compile_lock(folder: Path, *requirements: str) -> list[str]:
 @pytest.fixture(scope="module")
 def small_lock(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return compile_lock(tmp_path_factory.mktemp("lock"), "tabulate==0.9.0", "toolz==1.0.0")
+
+
+@pytest.fixture(scope="module")
+def tool() -> NodeTool:
+    """The pinned uv's wheel for this machine on PyPI, as the planner finds it."""
+    return NodeTool.find(Target.current(), Sources())
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +201,9 @@ def probe(tmp_path: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.network  # the lock and the node env's packages come from PyPI
 def test_three_workers_starting_at_once_share_one_build(
-    small_lock: list[str], node_root: Path, raylet: int, probe: Path
+    small_lock: list[str], tool: NodeTool, node_root: Path, raylet: int, probe: Path
 ) -> None:
-    fields = dict(node_env(small_lock, install_options=[]))
+    fields = dict(node_env(small_lock, install_options=[], tool=tool))
     before = len(builds(node_root))
     workers = [launch(fields, node_root, raylet, probe) for _ in range(3)]
     outs = [json.loads(w.communicate(timeout=300)[0].splitlines()[-1]) for w in workers]
@@ -204,10 +217,12 @@ def test_three_workers_starting_at_once_share_one_build(
 @pytest.mark.slow
 @pytest.mark.network
 def test_a_build_killed_half_way_is_rebuilt_by_the_next_worker(
-    small_lock: list[str], tmp_path: Path, node_root: Path, raylet: int, probe: Path
+    small_lock: list[str], tool: NodeTool, tmp_path: Path, node_root: Path, raylet: int,
+    probe: Path
 ) -> None:
     # another spec (an extra, empty find-links folder), so another env than the test above
-    fields = dict(node_env(small_lock, install_options=["--find-links", str(tmp_path)]))
+    fields = dict(node_env(small_lock, install_options=["--find-links", str(tmp_path)],
+                           tool=tool))
     before = envs(node_root)
     worker = launch(fields, node_root, raylet, probe)
     builder = _wait_for_builder(worker.pid)
@@ -219,6 +234,29 @@ def test_a_build_killed_half_way_is_rebuilt_by_the_next_worker(
                         .splitlines()[-1])
     assert (second["tabulate"], second["toolz"]) == ("0.9.0", "1.0.0")
     assert [b["ok"] for b in builds(node_root)][-1:] == [True]
+
+
+@pytest.mark.slow
+@pytest.mark.network  # the pinned uv's real wheel, from PyPI
+@pytest.mark.parametrize("fault", ["wrong sha256", "unreachable"])
+def test_a_tool_that_cannot_be_fetched_fails_the_build_in_one_recorded_line(
+    small_lock: list[str], tool: NodeTool, tmp_path: Path, raylet: int, probe: Path,
+    fault: str
+) -> None:
+    bad = (replace(tool, hashes=("0" * 64,)) if fault == "wrong sha256" else
+           replace(tool, url=f"http://127.0.0.1:{free_port()}/{tool.filename}"))
+    root = tmp_path / "node-envs"  # a node that has no uv yet
+    fields = dict(node_env(small_lock, install_options=[], tool=bad))
+    out = json.loads(launch(fields, root, raylet, probe).communicate(timeout=120)[0]
+                     .splitlines()[-1])
+    assert out["error"].startswith("NodeEnvBuildError: No module named 'tabulate': opshub "
+                                   "node env ")
+    cause = out["error"].split("failed to build on this node: ", 1)[1]
+    assert cause.startswith(f"{tool.filename} from {tool.url} has sha256 " if fault ==
+                            "wrong sha256" else f"cannot fetch {tool.filename} from {bad.url} (")
+    assert [(b["ok"], b["message"]) for b in builds(root)] == [
+        (False, out["error"].split(": ", 2)[2])]  # recorded as any failed build is
+    assert envs(root) == set() and not (root / "tools" / "uv-0.13.9").exists()
 
 
 def _wait_until(condition: Callable[[], object], seconds: float = 60) -> None:
@@ -303,11 +341,12 @@ def drive(cluster: Cluster, fields: Any, root: Path, folder: Path,
 @pytest.mark.slow
 @pytest.mark.network
 def test_two_actors_then_a_second_driver_share_one_build(
-    bare_cluster: Cluster, small_lock: list[str], node_root: Path, tmp_path: Path
+    bare_cluster: Cluster, small_lock: list[str], tool: NodeTool, node_root: Path,
+    tmp_path: Path
 ) -> None:
     # another spec than the builder tests' (an empty extra find-links folder): a new env
     root = node_root
-    fields = node_env(small_lock, install_options=["--find-links", str(tmp_path)])
+    fields = node_env(small_lock, install_options=["--find-links", str(tmp_path)], tool=tool)
     before = len(builds(root))
     first = drive(bare_cluster, fields, root, tmp_path / "one", "actors")["actors"]
     assert [(a["tabulate"], a["toolz"], a["impostor"]) for a in first] == [
@@ -325,13 +364,14 @@ def test_two_actors_then_a_second_driver_share_one_build(
 @pytest.mark.slow
 @pytest.mark.network
 def test_a_wrong_hash_fails_fast_with_one_error_naming_the_package(
-    bare_cluster: Cluster, small_lock: list[str], node_root: Path, tmp_path: Path
+    bare_cluster: Cluster, small_lock: list[str], tool: NodeTool, node_root: Path,
+    tmp_path: Path
 ) -> None:
     bad = [re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, line)
            if line.startswith("tabulate") else line for line in small_lock]
     root, before, existing = node_root, len(builds(node_root)), envs(node_root)
     started = time.monotonic()
-    out = drive(bare_cluster, node_env(bad, install_options=[]), root, tmp_path / "d")
+    out = drive(bare_cluster, node_env(bad, install_options=[], tool=tool), root, tmp_path / "d")
     assert "error" in out, out
     assert "NodeEnvBuildError" in out["error"] and "tabulate" in out["error"]
     assert "failed to build on this node" in out["error"] and "ash" in out["error"]
@@ -359,13 +399,15 @@ def impostor_wheel(folder: Path, name: str, version: str) -> Path:
 @pytest.mark.slow
 @pytest.mark.network
 def test_a_higher_version_on_a_second_index_is_never_installed(
-    bare_cluster: Cluster, small_lock: list[str], node_root: Path, tmp_path: Path
+    bare_cluster: Cluster, small_lock: list[str], tool: NodeTool, node_root: Path,
+    tmp_path: Path
 ) -> None:
     second_index = tmp_path / "second-index"
     for name, version in [("toolz", "99.0.0"), ("tabulate", "99.0.0"), ("toolz", "1.0.0")]:
         impostor_wheel(second_index, name, version)  # higher, and the same version
     root = node_root
-    fields = node_env(small_lock, install_options=["--find-links", str(second_index)])
+    fields = node_env(small_lock, install_options=["--find-links", str(second_index)],
+                      tool=tool)
     actors = drive(bare_cluster, fields, root, tmp_path / "d", "actors")["actors"]
     assert [(a["tabulate"], a["toolz"], a["impostor"]) for a in actors] == [
         ("0.9.0", "1.0.0", False)] * 2

@@ -1,5 +1,5 @@
 """Offline planning against a real hub (issue #14): the nodes build their envs with the
-pinned uv, installed from the hub's mirror, so planning fails in one line, before any Ray
+pinned uv, fetched from the hub's mirror, so planning fails in one line, before any Ray
 work, when the mirror lacks it. A local upstream index (support.upstream) fills the mirror;
 the cluster is a survey written here, so nothing starts Ray."""
 
@@ -47,7 +47,8 @@ def test_offline_a_mirror_without_the_node_tool_fails_in_planning_in_one_line(
             "(then `hub bundle`/`hub import` if that hub is not this one)")
         _mirror(client, next(files.glob("uv-0.13.9-*.whl")))
         plan = planner.plan([spec], scope)  # with it mirrored, the same plan is made
-        assert plan is not None and plan.requirements
+        assert plan is not None and plan.requirements and plan.tool is not None
+        assert plan.tool.url.startswith(f"{hub.url}/mirror/files/uv/uv-0.13.9-")
 
 
 def _mirror(client: HubClient, wheel: Path) -> None:

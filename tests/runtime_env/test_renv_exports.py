@@ -7,7 +7,7 @@ def test_public_names() -> None:
     assert runtime_env.__all__ == sorted(runtime_env.__all__, key=lambda n: (n.upper() != n, n))
     assert set(runtime_env.__all__) == {
         "PYPI", "CacheEntry", "Cooldown", "EnvPlan", "Lock", "LockCache", "LockRequest",
-        "MirrorError", "NodeReport", "NotMirrored", "PinConflict", "PipSources",
+        "MirrorError", "NodeReport", "NodeTool", "NotMirrored", "PinConflict", "PipSources",
         "PipToolsResolver", "Planner", "ResolutionError", "Resolver", "Scope", "Sources",
         "Survey", "SurveyCache", "Target", "UpstreamError", "UvResolver", "Wheel",
         "base_constraints", "fused_runtime_env", "get_resolver", "installer_env",

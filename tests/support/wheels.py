@@ -19,7 +19,7 @@ from pathlib import Path
 
 import hub
 from runtime_env import Survey, Target
-from runtime_env._node_env import uv_tool
+from runtime_env._node_tool import tool_lock
 from runtime_env._planner import Scope, _runtime_requirements
 
 HOME = Path(tempfile.gettempdir()) / f"opshub-node-wheels-{hub.__version__}"
@@ -33,7 +33,7 @@ def node_wheels() -> list[Path]:
     if not marker.exists():
         tmp = Path(tempfile.mkdtemp(prefix=HOME.name + ".", dir=HOME.parent))
         tool = tmp / "tool.txt"
-        tool.write_text("\n".join(uv_tool()) + "\n")
+        tool.write_text("\n".join(tool_lock().hashed_lines()) + "\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         for args in (pins, ["--require-hashes", "-r", str(tool)]):
             subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
