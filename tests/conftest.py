@@ -94,11 +94,20 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     """A local index serving six, toolz and tabulate at fixed versions (support.index):
     what the resolver tests lock from instead of PyPI; and the pinned uv's real wheel, which
     a planned node env names (the node fetches it to build with)."""
+    with serve_index(tmp_path_factory.mktemp("package-index")) as index:
+        yield pypi_like(index)
+
+
+@pytest.fixture(scope="session")
+def node_tool_index(package_index: Index) -> Index:
+    """The local index with the pinned uv's real wheel too, which a planned node env names
+    (the node fetches it to build with). The wheel comes from PyPI once per machine
+    (support.wheels), so only tests that may reach the network use this: `ray`, `cluster`
+    or `network` ones (an offline test would see the dead proxy)."""
     from support.wheels import node_wheels  # imports runtime_env: only when asked for
 
-    with serve_index(tmp_path_factory.mktemp("package-index")) as index:
-        index.add(next(w for w in node_wheels() if w.name.startswith("uv-")))
-        yield pypi_like(index)
+    package_index.add(next(w for w in node_wheels() if w.name.startswith("uv-")))
+    return package_index
 
 
 @pytest.fixture

@@ -133,6 +133,7 @@ def test_pip_variables_and_hub_settings_reach_the_resolver(resolver, tmp_path) -
 
 
 @pytest.mark.slow
+@pytest.mark.network  # the pinned uv's real wheel, downloaded from PyPI once per machine
 def test_a_pip_conf_find_links_folder_reaches_both_resolvers_and_the_node_env(
         test_ops, tmp_path, monkeypatch) -> None:
     """pip.conf (not PIP_FIND_LINKS) names the only folder with tabulate and the pinned uv;

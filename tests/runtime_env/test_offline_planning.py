@@ -22,6 +22,7 @@ from runtime_env._target import target_flags
 
 
 @pytest.mark.server
+@pytest.mark.network  # the upstream index serves real node wheels (PyPI, once per machine)
 def test_offline_a_mirror_without_the_node_tool_fails_in_planning_in_one_line(
         tmp_path: Path) -> None:
     with upstream(tmp_path / "upstream") as index, AppServer(tmp_path / "hub") as hub:

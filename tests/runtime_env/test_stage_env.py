@@ -27,10 +27,10 @@ pytestmark = pytest.mark.ray
 
 
 @pytest.fixture
-def registry(test_ops, ray_local, package_index, monkeypatch) -> Registry:
+def registry(test_ops, ray_local, node_tool_index, monkeypatch) -> Registry:
     """The test operators; their locks come from the session's local index (tabulate
     0.10.0, toolz 0.12.1 and 1.0.0), not PyPI."""
-    monkeypatch.setenv("PIP_INDEX_URL", package_index.simple)
+    monkeypatch.setenv("PIP_INDEX_URL", node_tool_index.simple)
     return Registry.discover()
 
 
