@@ -99,7 +99,8 @@ def run(quick: bool, network: bool) -> Section:
             return run_driver(cluster, DRIVER, work / name, None, settings, python=python,
                               timeout=1200)
 
-        firsts, baselines = [], []
+        firsts: list[dict[str, Any]] = []
+        baselines: list[float] = []
         for i in range(repeat):
             shutil.rmtree(node_envs, ignore_errors=True)  # a node that never built it
             firsts.append(drive(f"first-{i}"))
