@@ -5,10 +5,10 @@
 ... # doctest: +SKIP
 >>> fn.options(runtime_env={**env, "py_modules": [...]}).remote()  # doctest: +SKIP
 
-Why ``py_executable`` (README, design section "Node envs", has the measured table;
-``benchmarks/bench_node_env.py`` remeasures it): on image-embed's CPU lock it is 0.47x
-``uv pip install`` into a fresh venv with a warm uv cache and 1.3x on a cold node, where
-Ray's ``pip`` field takes 4.3x and its ``uv`` field 2.2x (0.99x with a persistent cache).
+Why ``py_executable`` (README, design section "Node envs", has the figures;
+``benchmarks/bench_node_env.py`` remeasures them): on image-embed's CPU lock it is faster
+than Ray's ``pip`` field and its ``uv`` field, with or without a persistent uv cache, on a
+cold node, with a warm cache and with the env kept from a past session.
 
 All build once per node; a second driver adds +0.05..+0.5 s (builder) per new worker.
 Ray's fields copy the node's whole venv (about 300 MB here) into every env and pip-install
