@@ -38,8 +38,9 @@ from support.envs import node_spec
 from support.hub_server import HubServer, start_hub_server
 from support.wheelhouse import build_project
 
-# One sample of each: a first use needs a fresh cluster and installs torch (minutes), and
-# run.py gives the whole section SECTION_TIMEOUTS["airgap"] = 3000 s for the mirror and two.
+# One sample of each: a first use needs a fresh cluster and installs torch (seconds here, but
+# minutes on a slow link), and run.py gives the whole section SECTION_TIMEOUTS["airgap"] =
+# 3000 s for the mirror and both.
 FIRST_USE_TIMEOUT_S = 1200
 
 
@@ -106,6 +107,6 @@ def _report(online: dict[str, Any], offline: dict[str, Any], mirror_s: float, su
                f"(air-gapped); the air-gapped node's install options: {' '.join(options)}.",
                f"The mirror run: {summary}",
                "Each first use is on a fresh cluster whose bare node has an empty env folder "
-               "and uv cache; net of a worker start (a plain task of the same driver on a new worker). One "
-               "sample of each (a first use takes minutes), so the ratio carries this machine's "
-               "noise."])
+               "and uv cache; net of a worker start (a plain task of the same driver on a new "
+               "worker). One sample of each (each needs a fresh cluster), so the ratio carries "
+               "this machine's noise."])

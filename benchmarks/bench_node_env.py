@@ -5,8 +5,9 @@
 The lock is image-embed's, CPU-only: the operator's own requirements (its pyproject) resolved
 with ``uv pip compile --generate-hashes`` from the configured sources (pip's configuration and
 the ``[hub]`` settings, as every lock: here PIP_FIND_LINKS holds the torch 2.13.0+cpu wheel),
-torch==2.13.0+cpu and Ray's installed closure as constraints (nothing Ray has is reinstalled). The cluster is the tests' (tests/support/cluster.py):
-a head from .venv and a node from a venv holding only ``ray[default]`` (resource ``bare``).
+torch==2.13.0+cpu and Ray's installed closure as constraints (nothing Ray has is
+reinstalled). The cluster is the tests' (tests/support/cluster.py): a head from .venv and a
+node from a venv holding only ``ray[default]`` (resource ``bare``).
 
 Per mechanism, in a fresh cluster session: driver 1 starts two actors on the bare node at once
 and waits until both answer (first use; one of them imports torch), then counts the builds on
@@ -19,6 +20,7 @@ Every figure is also a ratio against that baseline: the machine is shared and no
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -51,6 +53,7 @@ def image_embed_requirements() -> list[str]:
     return list(project["project"]["dependencies"])
 
 
+@functools.cache
 def sources() -> Sources:
     """The sources every lock uses (pip's configuration and the [hub] settings)."""
     return Sources.from_settings(load_settings(), PipSources.read(os.environ))
