@@ -67,12 +67,6 @@ class ClusterView:
         return f"{demand_text(_sum(self.free, demand), zeros=True)} free now, of " \
             f"{demand_text(total)}"
 
-    def busy(self) -> bool:
-        """Whether something outside this driver's warm pools holds resources now."""
-        return self.free is not None and any(
-            free.get(k, 0.0) < v - 1e-9 for node, free in zip(self.nodes, self.free)
-            for k, v in node.items() if k not in _IGNORED)
-
 
 def _free_now(ray: Any, node_ids: list[str]) -> Nodes | None:
     """Each node's available resources. Ray has no public per-node form (its
@@ -202,6 +196,10 @@ class Layout:
     counts: tuple[int, ...]
     cold: tuple[int, ...]
     on_free: bool = False  # laid out on what is free now, not on the cluster's totals
+
+    def phase_of(self, stage: int) -> tuple[int, ...]:
+        """The stages that run at the same time as ``stage``, itself included."""
+        return next(p for p in self.phases if stage in p)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ position in the run's input.
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +69,9 @@ def prepare(steps: Sequence[Stage | Regroup], run: bool = True) -> Prepared:
     ray = connect()
     shipped = {id(s): ship(s) for s in on_ray}  # an unpicklable stage fails here, first
     owners = {shipped[id(s)].key for s in on_ray if s.is_class}
-    envs: dict[int, Env] = {}
-    planned = stage_envs()  # one planner for the run's stages
-
-    def env_of(stage: Stage) -> Env:  # built once, though the plan may be made again
-        if id(stage) not in envs:
-            envs[id(stage)] = planned(stage) if run else pending_env(stage)
-        return envs[id(stage)]
+    # built once per stage (stages hash by identity), though the plan may be made again;
+    # one planner for the run's stages
+    env_of: Callable[[Stage], Env] = functools.cache(stage_envs() if run else pending_env)
 
     plan = settled_plan(ray, steps, env_of, owners, WARM_POOLS)
     if run and plan.release:

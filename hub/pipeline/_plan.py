@@ -106,7 +106,7 @@ class StagePlan:
 
     @property
     def name(self) -> str:
-        return " + ".join(s.name for s in self.stages)
+        return _names(self.stages)
 
     @property
     def ordered(self) -> bool:
@@ -326,8 +326,17 @@ def _base_plan(group: list[Stage], pool: Pool, workers: int, note: str,
         runtime_env=None, retries=0, in_flight=in_flight,
         chunk_size=_common(group, "chunk_size"),
         block_bytes=_common(group, "block_bytes") or DEFAULT_BLOCK_BYTES,
-        batch_size=_batch_size(group), keep_warm=any(s.options.keep_warm for s in group),
-        startup_timeout=_common(group, "startup_timeout") or DEFAULT_STARTUP_TIMEOUT)
+        batch_size=_batch_size(group), keep_warm=_keep_warm(group),
+        startup_timeout=_startup_timeout(group))
+
+
+def _keep_warm(group: list[Stage]) -> bool:
+    return any(s.options.keep_warm for s in group)
+
+
+def _startup_timeout(group: list[Stage]) -> float:
+    timeout: float = _common(group, "startup_timeout") or DEFAULT_STARTUP_TIMEOUT
+    return timeout
 
 
 def _local_plan(group: list[Stage]) -> StagePlan:
@@ -369,7 +378,7 @@ def _plan_ray(run: list[list[Stage]], facts: dict[int, _RayFacts], ctx: _Context
     _check_chunk_sizes(run)
     shape = Shape(tuple(demands), tuple(any(s.is_class for s in g) for g in run),
                   tuple(_wanted(g) for g in run),
-                  tuple(any(s.options.keep_warm for s in g) for g in run))
+                  tuple(_keep_warm(g) for g in run))
     found = _placed(run, shape, ctx)
     ctx.crowded = ctx.crowded or found.on_free
     ctx.notes += _layout_notes(run, shape, found, cluster, bool(ctx.kept))
@@ -443,15 +452,14 @@ def _workers_note(group: list[Stage], i: int, shape: Shape, found: Layout,
     """Why stage ``i`` has fewer workers than asked, or none that can start now."""
     asked, count, demand = _common(group, "num_worker"), found.counts[i], shape.demands[i]
     if count == 0:
-        timeout = _common(group, "startup_timeout") or DEFAULT_STARTUP_TIMEOUT
         return (f"{_names(group)}: each worker needs {demand_text(demand)} and the cluster has "
                 f"{cluster.room(demand)} (actors or tasks outside this run hold the rest): the "
                 "stage waits for them, and fails if none of its workers can start within "
-                f"startup_timeout={timeout:g} s")
+                f"startup_timeout={_startup_timeout(group):g} s")
     if not asked or count >= asked:
         return None
-    shared = ", shared with the stages that run at the same time" * any(
-        i in p and len(p) > 1 for p in found.phases)
+    shared = ", shared with the stages that run at the same time" * (
+        len(found.phase_of(i)) > 1)
     beside = " beside idle warm pools of this driver (release_warm_pools() frees them)" * \
         warm_pools
     return (f"{_names(group)}: num_worker={asked} asked, {count} given — each worker needs "
@@ -460,7 +468,7 @@ def _workers_note(group: list[Stage], i: int, shape: Shape, found: Layout,
 
 
 def _cold_note(run: list[list[Stage]], shape: Shape, found: Layout, i: int) -> str:
-    phase = next(k for k, members in enumerate(found.phases) if i in members)
+    phase = found.phases.index(found.phase_of(i))
     later = [_names(run[j]) for j in found.phases[phase + 1]]
     s = "s" * (len(later) == 1)
     return (f"{_names(run[i])}: keep_warm=True, but its actors are let go when its blocks are "

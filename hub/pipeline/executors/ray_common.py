@@ -162,7 +162,7 @@ def _planner() -> Any:
     return Planner()
 
 
-def stage_env(stage: Stage, planner: Callable[[], Any] = _planner) -> dict[str, Any] | None:
+def stage_env(stage: Stage, planner: Callable[[], Any]) -> dict[str, Any] | None:
     """The stage's runtime_env: the override, none, or the hub operator's own, made for the
     nodes that can run the stage (its resources pick them: a GPU stage gets a CUDA lock)."""
     env = stage.options.runtime_env
