@@ -36,7 +36,7 @@ class LocalHub:
 
     def token(self) -> str | None:
         """The storage's local token, or None when it has none."""
-        return _read(self.storage / LOCAL_TOKEN_FILE)
+        return storage_token(self.storage)
 
     def key(self) -> bytes | None:
         """The secret the hub proves itself with, or None."""
@@ -94,6 +94,11 @@ def new_challenge() -> str:
 def proof(key: bytes, challenge: str, port: int) -> str:
     """The answer only the holder of ``key`` listening on ``port`` can give."""
     return hmac.new(key, f"opshub-local:{port}:{challenge}".encode(), hashlib.sha256).hexdigest()
+
+
+def storage_token(storage: Path) -> str | None:
+    """The local token kept in the hub storage folder ``storage``, or None."""
+    return _read(storage / LOCAL_TOKEN_FILE)
 
 
 def _read(path: Path) -> str | None:

@@ -79,17 +79,21 @@ def search(query: str, projects: dict[str, list[FileRecord]]) -> dict[str, Any]:
     results = []
     for files in projects.values():
         record = latest(files)[0]
-        if all(_matches(word, record) for word in words):
+        if _matches(words, record):
             results.append(_search_result(record))
     results.sort(key=lambda r: (not all(w in r["name"] for w in words), r["name"]))
     return {"query": query, "results": results}
 
 
-def _matches(word: str, record: FileRecord) -> bool:
-    fields = [record.project, record.summary, *record.keywords,
-              *(text for op in record.operators
-                for text in (str(op.get("name", "")), *searched_texts(op)))]
-    return any(word in field.lower() for field in fields)
+def _matches(words: list[str], record: FileRecord) -> bool:
+    """Whether every word is in some searched field (the fields read once per record)."""
+    if not words:
+        return True
+    fields = [field.lower() for field in (
+        record.project, record.summary, *record.keywords,
+        *(text for op in record.operators
+          for text in (str(op.get("name", "")), *searched_texts(op))))]
+    return all(any(word in field for field in fields) for word in words)
 
 
 def _search_result(record: FileRecord) -> dict[str, Any]:

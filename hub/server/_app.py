@@ -269,8 +269,11 @@ def _readme(store: Storage, files: Sequence[FileRecord], version: str | None
     over the METADATA cap is "" (only hubs from before the cap stored one)."""
     if not version:
         return None
-    wanted = _api.latest(files) if version == "latest" else [
-        f for f in files if Version(f.version) == Version(_version(version))]
+    if version == "latest":
+        wanted = _api.latest(files)
+    else:
+        asked = Version(_version(version))
+        wanted = [f for f in files if Version(f.version) == asked]
     if not wanted:
         return None
     found = store.readme(wanted[0].project, wanted[0].filename, MAX_METADATA_BYTES)

@@ -41,9 +41,11 @@ MAX_PUBLISHED_METADATA_BYTES = 256 * 1024 * 1024
 MAX_PUBLISHED_ENTRY_POINTS_BYTES = 16 * 1024 * 1024
 
 
-def read_published(path: Path, project: str) -> WheelInfo:
+def read_published(path: Path, project: str,
+                   hashed: tuple[str, int] | None = None) -> WheelInfo:
     """The index record of the published wheel at ``path`` in ``project``'s folder;
-    InvalidDistribution when it is not a wheel of that project at all."""
+    InvalidDistribution when it is not a wheel of that project at all. ``hashed``: its
+    (sha256, size), when the caller has hashed it already."""
     filename = path.name
     version = _filename_version(filename, project)
     try:
@@ -56,7 +58,7 @@ def read_published(path: Path, project: str) -> WheelInfo:
         raise
     except _CORRUPT as exc:
         raise InvalidDistribution(f"{filename}: the archive is corrupt ({exc})") from None
-    digest, size = file_sha256(path)
+    digest, size = hashed or file_sha256(path)
     return WheelInfo(name=project, version=version, filename=filename, sha256=digest,
                      size=size, metadata=metadata, operators=operators, **fields)
 

@@ -37,6 +37,7 @@ from typing import Protocol
 
 from .._dist import WheelInfo, file_sha256
 from .._exceptions import CorruptDatabase, InvalidDistribution
+from .._local_hub import storage_token
 from ._errors import RequestRejected
 from ._import_unit import finish_interrupted
 from ._journal import (
@@ -51,7 +52,6 @@ from ._journal import (
 from ._mirror import Mirror
 from ._published import read_published
 from ._storage import TEMP_PREFIX, Storage, token_hash
-from ._tokens import read_local_token
 
 
 class Area(Protocol):
@@ -251,7 +251,7 @@ def _complete_journal(store: Storage, state: JournalState) -> int:
 
 def _restore_local_token(store: Storage, state: JournalState) -> bool:
     """The local-token file is a token this storage made: keep it valid after a loss."""
-    token = read_local_token(store)
+    token = storage_token(store.root)
     if token is None:
         return False
     digest = token_hash(token)
@@ -332,11 +332,12 @@ def _inspect(area: Area, path: Path, journaled: FileAdded | MirrorAdded | None) 
     except InvalidDistribution as exc:
         if not (isinstance(area, Storage) and journaled is not None):
             raise
-        digest = file_sha256(path)[0]
-        if digest != journaled.sha256:
-            raise InvalidDistribution(f"{exc}; and its sha256 {digest} is not the published "
-                                      f"one ({journaled.sha256}, per the journal)") from None
-        return read_published(path, path.parent.name)
+        hashed = file_sha256(path)
+        if hashed[0] != journaled.sha256:
+            raise InvalidDistribution(f"{exc}; and its sha256 {hashed[0]} is not the "
+                                      f"published one ({journaled.sha256}, per the journal)"
+                                      ) from None
+        return read_published(path, path.parent.name, hashed)
 
 
 def _quarantine(store: Storage, path: Path, stamp: str) -> Path:

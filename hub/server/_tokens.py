@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import HubError
-from .._local_hub import LOCAL_TOKEN_FILE
+from .._local_hub import LOCAL_TOKEN_FILE, storage_token
 from ._storage import Storage, TokenRecord, token_hash
 
 TOKEN_PREFIX = "ohub_"
@@ -59,7 +59,7 @@ def revoke_token(storage: Storage, prefix_or_token: str) -> Revoked:
     recovery registered the revoked token again from the file).
     """
     record = _one_token(storage, prefix_or_token)
-    local = read_local_token(storage)
+    local = storage_token(storage.root)
     rotated = None
     if local is not None and token_hash(local) == record.sha256:
         rotated = write_local_token(storage, create_token(storage, record.projects))
@@ -79,14 +79,6 @@ def _one_token(storage: Storage, prefix_or_token: str) -> TokenRecord:
                        f"`hub token list` shows (at least {len(TOKEN_PREFIX) + 4} characters); "
                        f"it matches {shown}")
     return matches[0]
-
-
-def read_local_token(storage: Storage) -> str | None:
-    """The token in the storage's ``local-token`` file, or None."""
-    try:
-        return (storage.root / LOCAL_TOKEN_FILE).read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def write_local_token(storage: Storage, token: str) -> Path:
