@@ -116,15 +116,12 @@ def _remote_env_values(env: Mapping[str, str], file_values: Mapping[str, Any]) -
 
 
 def _typed(key: str, value: Any) -> Any:
+    """A value as its setting holds it; its type was checked where it was read (the file's
+    in :func:`_check_type`; the environment's are strings)."""
     if key in _FLAGS:
         return str(value).strip().lower() not in _FALSE if not isinstance(value, bool) else value
     if key in _LISTS:
-        items = value.replace(",", " ").split() if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise ConfigError(f"setting {key} = {value!r} must be a list of strings")
-        return tuple(items)
-    if not isinstance(value, str):
-        raise ConfigError(f"setting {key} = {value!r} must be a string")
+        return tuple(value.replace(",", " ").split() if isinstance(value, str) else value)
     return value
 
 
