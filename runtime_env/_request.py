@@ -59,8 +59,7 @@ class LockRequest:
     @property
     def indexes(self) -> tuple[str, ...]:
         """Every index searched, hub first and the default index last."""
-        hub = (self.sources.hub_index,) if self.sources.hub_index else ()
-        return (*hub, *self.sources.indexes)
+        return self.sources.searched
 
     def key(self, resolver: ResolverId) -> str:
         cooldown = self.cooldown

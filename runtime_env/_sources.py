@@ -57,7 +57,8 @@ class Sources:
         no_index = pip.no_index and not settings.package_index_url
         extras = [*pip_extras, *settings.extra_index_urls]
         links = [*pip.find_links, *settings.find_links]
-        return cls(index or PYPI, _unique(extras, index or PYPI), _unique(links), hub_index,
+        default = () if no_index else (index or PYPI,)  # an extra index beside it is itself
+        return cls(index or PYPI, _unique(extras, *default), _unique(links), hub_index,
                    no_index)
 
     @property
@@ -65,9 +66,14 @@ class Sources:
         """The third-party indexes, in the order they are searched (the default last)."""
         return (*self.extra_index_urls, *(() if self.no_index else (self.index_url,)))
 
+    @property
+    def searched(self) -> tuple[str, ...]:
+        """Every index, in the order uv searches them: the hub first, the default last."""
+        return (*((self.hub_index,) if self.hub_index else ()), *self.indexes)
+
     def uv_args(self) -> list[str]:
         """uv's options: hub first, extra indexes, the default index, find-links."""
-        indexes = [*([self.hub_index] if self.hub_index else []), *self.indexes]
+        indexes = self.searched
         where = ["--no-index"] if not indexes else [
             *(o for url in indexes[:-1] for o in ("--index", url)),
             "--default-index", indexes[-1], "--index-strategy", "unsafe-first-match"]

@@ -7,7 +7,17 @@ from packaging.version import Version
 
 from hub import ConfigError, OperatorSpec, ResolutionError
 from hub._operator import HubOrigin
-from runtime_env import Lock, NodeReport, PipSources, Survey, Target, Wheel, needs_env, plan_env
+from runtime_env import (
+    PYPI,
+    Lock,
+    NodeReport,
+    PipSources,
+    Survey,
+    Target,
+    Wheel,
+    needs_env,
+    plan_env,
+)
 from runtime_env._accelerator import Misfit, build_of, candidates, misfits
 from runtime_env._builds import fits, list_builds
 from runtime_env._planner import demands
@@ -191,6 +201,19 @@ def test_pip_no_index_leaves_the_find_links_and_the_hub() -> None:
     own = Sources.from_settings(Settings(package_index_url="http://own/"), pip)
     assert own.pip_args() == ["--index-url", "http://own/", "--find-links", "/f"]  # [hub] wins
     assert not PipSources.from_variables({"PIP_NO_INDEX": "0"}).no_index
+
+
+def test_pip_no_index_keeps_pypi_given_as_an_extra_index() -> None:
+    """With no default index, PyPI named as an extra index is one of the sources (it was
+    dropped as if it were the default)."""
+    from hub.config import Settings
+
+    pip = PipSources.from_variables({"PIP_NO_INDEX": "yes"})
+    sources = Sources.from_settings(Settings(extra_index_urls=(PYPI, "http://a/")), pip)
+    assert sources.indexes == (PYPI, "http://a/")
+    assert sources.pip_args() == ["--index-url", PYPI, "--extra-index-url", "http://a/"]
+    plain = Sources.from_settings(Settings(extra_index_urls=(PYPI, "http://a/")))
+    assert plain.indexes == ("http://a/", PYPI)  # beside the default, it is the default
 
 
 @pytest.mark.parametrize("setting", ["7 days", "1 week", "P7D", "168 hours"])
